@@ -1,0 +1,320 @@
+"""Scalesheet's Excel functions (xlwings UDFs). Set xlwings' "UDF Modules" to ``udfs``.
+
+Every function: UPPER_SNAKE name = Excel name; accepts a cell or a range wherever it takes a value and
+returns the broadcast shape; bad input gives ``#argument: what is allowed`` text in that cell only.
+Memory in GiB (2^30 bytes), time in seconds, throughput in tokens/s, money in the currency of the prices
+given. Off Windows the xlwings decorators are identities, so these are plain Python functions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xlwings as xw
+
+from .adapter import REQUIRED, Arg, evaluate
+from .core import api, catalog, training
+from .core import validate as V
+from .core.units import GIB
+
+__version__ = "0.1.0"
+
+MEM = "Scalesheet Memory"
+COMPUTE = "Scalesheet Compute"
+SPEED = "Scalesheet Speed"
+TRAIN = "Scalesheet Training"
+COST = "Scalesheet Cost"
+CATALOG = "Scalesheet Catalog"
+
+# Argument docs shown in Excel's function wizard (each <= 255 characters, units included).
+DOC = {
+    "model": "Model preset name (e.g. llama-3-8b; see the Models sheet), or a 2-row/2-column range of field "
+             "names and values describing a custom model.",
+    "gpu": "GPU catalog name (e.g. h100-sxm, rtx-4090; see the GPUs sheet), or a 2-row/2-column range of field "
+           "names and values.",
+    "precision": "Weight format: fp32 bf16 fp16 fp8 int8 int4 nf4 int2, GGUF q8_0 q6_k q5_k_m q4_k_m q4_0 "
+                 "q3_k_m q2_k, or bits per weight (4.5). Scales included. Blank = bf16.",
+    "kv_precision": "KV-cache element format: fp16 bf16 fp8 int8 fp32 q8_0 q4_0 or bits. Blank = fp16.",
+    "context": "Tokens in the context window per sequence (prompt + generated), >= 0. Blank = 4096 tokens.",
+    "batch": "Concurrent sequences, whole number >= 1. Blank = 1.",
+    "gpus": "Number of GPUs the model is split over (tensor parallel), whole number >= 1. Blank = 1.",
+    "seq_len": "Training sequence length in tokens, >= 1. Blank = 2048 tokens.",
+    "micro_batch": "Sequences per GPU per step (micro-batch), >= 1. Blank = 1.",
+    "zero_stage": "DeepSpeed ZeRO stage 0-3: 1 shards optimizer states, 2 also gradients, 3 also weights "
+                  "across data-parallel GPUs. Blank = 0.",
+    "checkpointing": "Activation checkpointing: none, selective or full (TRUE = full, FALSE = none). Blank = none.",
+    "tensor_parallel": "Tensor-parallel degree (GPUs sharing each layer), >= 1. Blank = 1.",
+    "pipeline_parallel": "Pipeline-parallel stages, >= 1. Blank = 1. gpus must be a multiple of "
+                         "tensor_parallel x pipeline_parallel.",
+    "tokens": "Training tokens (count, e.g. 2E12), >= 0.",
+    "prompt_tokens": "Prompt length in tokens, whole number >= 1.",
+    "output_tokens": "Generated tokens per sequence, whole number >= 0.",
+    "params": "Model parameters (count, e.g. 7E9), > 0.",
+    "price_per_gpu_hour": "Price of one GPU for one hour (currency per GPU-hour), >= 0.",
+    "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = 0.40 (Llama 3 paper: 38-43% on H100).",
+    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp8_tflops, "
+             "tdp_w, price_usd, cloud_usd_per_hour, source.",
+    "gain": "Total gain over the period (currency), e.g. revenue minus running costs.",
+    "cost": "Total cost (investment) over the same period (currency), > 0.",
+    "investment": "Up-front investment (currency), >= 0.",
+    "monthly_net_gain": "Net gain per month: revenue minus running costs (currency per month), > 0.",
+    "purchase_price": "Purchase price of the owned GPU or server (currency), >= 0.",
+    "cloud_price_per_hour": "Cloud rental price per GPU-hour (currency per hour), > 0.",
+    "power_kw": "Power draw of the owned GPU in kW, including cooling if you wish (e.g. 0.7). Blank = 0.",
+    "energy_price_per_kwh": "Electricity price (currency per kWh). Blank = 0.",
+    "lifetime_years": "Useful life of the owned hardware in years; if break-even needs longer at 24/7 use, "
+                      "the answer is an error text. Blank = no limit.",
+}
+
+
+def _excel(category: str, *names: str):
+    """Apply xlwings' decorators: a category, and for every argument ndim=2, err_to_str=True and its doc."""
+    def wrap(f):
+        for name in names:
+            f = xw.arg(name, ndim=2, err_to_str=True, doc=DOC[name])(f)
+        return xw.func(category=category)(f)
+    return wrap
+
+
+def _checkpointing(value):
+    return ["none", "selective", "full"][training.checkpointing_code(value)]
+
+
+MODEL = Arg("model", "model")
+GPU = Arg("gpu", "gpu")
+PREC = Arg("precision", "precision", default=api.DEFAULT_PRECISION)
+KVP = Arg("kv_precision", "kv_precision", default=api.DEFAULT_KV_PRECISION)
+CTX = Arg("context", "number", api.DEFAULT_CONTEXT, V.CONTEXT)
+BATCH = Arg("batch", "number", 1, V.BATCH)
+GPUS = Arg("gpus", "number", 1, V.GPUS)
+PRICE = Arg("price_per_gpu_hour", "number", REQUIRED, V.MONEY)
+PROMPT = Arg("prompt_tokens", "number", REQUIRED, V.POSITIVE_TOKENS)
+
+
+# ------------------------------------------------------------------------------------------ params
+@_excel(COMPUTE, "model")
+def LLM_PARAMS(model):
+    """Total parameters of a model (count), computed from its architecture (embeddings included, tied once)."""
+    return evaluate(api.params_total, [MODEL], [model])
+
+
+@_excel(COMPUTE, "model")
+def LLM_ACTIVE_PARAMS(model):
+    """Parameters used per token (count): all of a dense model; for mixture-of-experts, shared layers plus the
+    top-k routed experts."""
+    return evaluate(api.params_active, [MODEL], [model])
+
+
+# ------------------------------------------------------------------------------------------ memory
+@_excel(MEM, "model", "precision")
+def LLM_WEIGHTS_GIB(model, precision=None):
+    """Weight memory in GiB (2^30 bytes) at a precision, including quantization scales."""
+    return evaluate(api.weights_bytes, [MODEL, PREC], [model, precision], scale=1 / GIB)
+
+
+@_excel(MEM, "model", "context", "batch", "kv_precision")
+def LLM_KV_CACHE_GIB(model, context, batch=None, kv_precision=None):
+    """KV cache in GiB (2^30 bytes) for batch sequences of context tokens (GQA/MQA and sliding windows
+    included)."""
+    return evaluate(api.kv_cache_bytes,
+                    [MODEL, Arg("context", "number", REQUIRED, V.CONTEXT), BATCH, KVP],
+                    [model, context, batch, kv_precision], scale=1 / GIB)
+
+
+@_excel(MEM, "model", "precision", "context", "batch", "kv_precision")
+def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None):
+    """Inference memory in GiB (2^30 bytes): weights + KV cache + activations + 1 GiB runtime overhead, for
+    the whole deployment."""
+    return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
+                    [model, precision, context, batch, kv_precision], scale=1 / GIB)
+
+
+@_excel(MEM, "model", "precision", "seq_len", "micro_batch", "gpus", "zero_stage", "checkpointing",
+        "tensor_parallel", "pipeline_parallel")
+def LLM_TRAIN_VRAM_GIB(model, precision=None, seq_len=None, micro_batch=None, gpus=None, zero_stage=None,
+                       checkpointing=None, tensor_parallel=None, pipeline_parallel=None):
+    """Training memory per GPU in GiB (2^30 bytes): mixed-precision AdamW states (16 bytes/param, ZeRO
+    sharded) + activations (Korthikanti 2022) + overhead."""
+    def core(**kw):
+        return api.train_breakdown(**kw)["total_bytes"]
+    return evaluate(core, [MODEL, PREC, Arg("seq_len", "number", 2048, V.POSITIVE_TOKENS),
+                           Arg("micro_batch", "number", 1, V.BATCH), GPUS,
+                           Arg("zero_stage", "number", 0, V.ZERO_STAGE),
+                           Arg("checkpointing", "choice", "none", parse=_checkpointing),
+                           Arg("tensor_parallel", "number", 1, V.PARALLEL),
+                           Arg("pipeline_parallel", "number", 1, V.PARALLEL)],
+                    [model, precision, seq_len, micro_batch, gpus, zero_stage, checkpointing, tensor_parallel,
+                     pipeline_parallel], scale=1 / GIB)
+
+
+# ------------------------------------------------------------------------------------------ compute
+@_excel(COMPUTE, "model", "context")
+def LLM_FLOPS_PER_TOKEN(model, context=None):
+    """Forward FLOPs to generate one token at a context (FLOPs): 2 x matmul parameters + attention
+    4 x layers x heads x head_dim x context."""
+    return evaluate(api.flops_per_token, [MODEL, CTX], [model, context])
+
+
+@_excel(COMPUTE, "model", "tokens", "seq_len")
+def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
+    """Training FLOPs (forward + backward): 6 x params x tokens + attention 12 x layers x width x seq_len x
+    tokens (PaLM appendix B)."""
+    return evaluate(api.train_flops, [MODEL, Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL),
+                                      Arg("seq_len", "number", 2048, V.POSITIVE_TOKENS)],
+                    [model, tokens, seq_len])
+
+
+# ------------------------------------------------------------------------------------------ sizing
+@_excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision")
+def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None):
+    """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
+    overhead."""
+    return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
+                    [model, gpu, precision, context, batch, kv_precision])
+
+
+@_excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
+def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
+    """TRUE if the deployment (weights + KV cache + activations + overhead) fits in gpus GPUs' memory,
+    else FALSE."""
+    return evaluate(api.fits, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
+                    [model, gpu, precision, context, batch, gpus, kv_precision], kind="bool")
+
+
+@_excel(MEM, "model", "gpu", "precision", "batch", "gpus", "kv_precision")
+def LLM_MAX_CONTEXT(model, gpu, precision=None, batch=None, gpus=None, kv_precision=None):
+    """Longest context in tokens that fits (capped at the model's trained context; 0 if the weights alone
+    do not fit)."""
+    return evaluate(api.max_context, [MODEL, GPU, PREC, BATCH, GPUS, KVP],
+                    [model, gpu, precision, batch, gpus, kv_precision])
+
+
+@_excel(MEM, "gpu", "precision", "gpus")
+def LLM_MAX_PARAMS(gpu, precision=None, gpus=None):
+    """Largest dense model (parameters) whose weights fit in gpus GPUs after 1 GiB runtime overhead each (no
+    KV cache)."""
+    return evaluate(api.max_params, [GPU, PREC, GPUS], [gpu, precision, gpus])
+
+
+# ------------------------------------------------------------------------------------------ speed
+@_excel(SPEED, "model", "gpu", "prompt_tokens", "precision", "batch", "gpus")
+def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None):
+    """Time to first token in seconds: prefill of the prompt, the longer of compute time (at prefill MFU)
+    and weight-read time."""
+    return evaluate(api.ttft_s, [MODEL, GPU, PROMPT, PREC, BATCH, GPUS],
+                    [model, gpu, prompt_tokens, precision, batch, gpus])
+
+
+@_excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
+def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
+    """Generated tokens per second for the whole batch (tokens/s), roofline of weight + KV reads vs compute."""
+    return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
+                    [model, gpu, precision, context, batch, gpus, kv_precision])
+
+
+@_excel(SPEED, "model", "gpu", "prompt_tokens", "output_tokens", "precision", "batch", "gpus")
+def LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, precision=None, batch=None, gpus=None):
+    """End-to-end seconds for a request: time to first token + output_tokens x time per generated token."""
+    return evaluate(api.latency_s, [MODEL, GPU, PROMPT, Arg("output_tokens", "number", REQUIRED, V.CONTEXT),
+                                    PREC, BATCH, GPUS],
+                    [model, gpu, prompt_tokens, output_tokens, precision, batch, gpus])
+
+
+# ------------------------------------------------------------------------------------------ training
+@_excel(TRAIN, "params")
+def LLM_CHINCHILLA_TOKENS(params):
+    """Compute-optimal training tokens (count): 20 per parameter (Hoffmann et al. 2022)."""
+    return evaluate(lambda params: api.chinchilla_tokens(params),
+                    [Arg("params", "number", REQUIRED, V.PARAMS)], [params])
+
+
+TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
+MFU = Arg("mfu", "number", None, V.FRACTION)
+
+
+@_excel(TRAIN, "model", "tokens", "gpu", "precision", "mfu")
+def LLM_TRAIN_GPU_HOURS(model, tokens, gpu, precision=None, mfu=None):
+    """GPU-hours to train on tokens at an MFU: training FLOPs / (peak FLOP/s x MFU) / 3600."""
+    return evaluate(_with_mfu(api.train_gpu_hours), [MODEL, TOKENS, GPU, PREC, _mfu_arg()],
+                    [model, tokens, gpu, precision, mfu])
+
+
+@_excel(TRAIN, "model", "tokens", "gpu", "price_per_gpu_hour", "precision", "mfu")
+def LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None):
+    """Training cost (currency): GPU-hours x price per GPU-hour."""
+    return evaluate(_with_mfu(api.train_cost), [MODEL, TOKENS, GPU, PRICE, PREC, _mfu_arg()],
+                    [model, tokens, gpu, price_per_gpu_hour, precision, mfu])
+
+
+def _mfu_arg():
+    return Arg("mfu", "number", catalog.assumption("train_mfu"), V.FRACTION)
+
+
+def _with_mfu(fn):
+    return lambda **kw: fn(**kw)
+
+
+# ------------------------------------------------------------------------------------------ cost
+@_excel(COST, "model", "gpu", "price_per_gpu_hour", "precision", "context", "batch", "gpus")
+def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=None, batch=None, gpus=None):
+    """Cost per 1,000,000 generated tokens (currency): price x gpus / (decode tokens/s x 3600) x 10^6."""
+    return evaluate(api.cost_per_mtok, [MODEL, GPU, PRICE, PREC, CTX, BATCH, GPUS],
+                    [model, gpu, price_per_gpu_hour, precision, context, batch, gpus])
+
+
+@_excel(CATALOG, "gpu", "field")
+def GPU_SPEC(gpu, field):
+    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), tdp_w (W),
+    price_usd (USD), or a text column."""
+    return evaluate(_gpu_field, [Arg("gpu", "gpu"), Arg("field", "text")], [gpu, field], kind="any")
+
+
+def _gpu_field(gpu, field):
+    """Look up catalog fields element-wise (names are few; fields are text)."""
+    from .core.errors import ScalesheetError
+    names = np.asarray(gpu.name, dtype=object)
+    fields = np.broadcast_to(np.asarray(field, dtype=object), names.shape)
+    out = np.empty(names.shape, dtype=object)
+    columns = list(catalog.gpu_table().rows[0].keys())
+    for idx in np.ndindex(names.shape):
+        key = str(fields[idx]).strip().lower() if fields[idx] is not None else ""
+        if key not in columns:
+            import difflib
+            close = difflib.get_close_matches(key, columns, n=3)
+            raise ScalesheetError("field", f"'{fields[idx]}' is not a GPU field; use one of "
+                                           f"{', '.join(close or columns[:8])}")
+        raw = catalog.gpu_row(names[idx])[key]
+        try:
+            out[idx] = float(raw)
+        except (TypeError, ValueError):
+            out[idx] = raw if raw else "#field: not catalogued for this GPU"
+    return out
+
+
+@_excel(COST, "gain", "cost")
+def PLAN_ROI(gain, cost):
+    """Return on investment as a fraction: (gain - cost) / cost. Use profit (revenue minus running costs) as
+    the gain, not revenue."""
+    return evaluate(api.roi, [Arg("gain", "number", REQUIRED, V.MONEY_SIGNED),
+                              Arg("cost", "number", REQUIRED, V.MONEY_POSITIVE)], [gain, cost])
+
+
+@_excel(COST, "investment", "monthly_net_gain")
+def PLAN_PAYBACK_MONTHS(investment, monthly_net_gain):
+    """Months until cumulative net gain repays the investment: investment / monthly net gain."""
+    return evaluate(api.payback_months, [Arg("investment", "number", REQUIRED, V.MONEY),
+                                         Arg("monthly_net_gain", "number", REQUIRED, V.MONEY_SIGNED)],
+                    [investment, monthly_net_gain])
+
+
+@_excel(COST, "purchase_price", "cloud_price_per_hour", "power_kw", "energy_price_per_kwh", "lifetime_years")
+def PLAN_BREAKEVEN_HOURS(purchase_price, cloud_price_per_hour, power_kw=None, energy_price_per_kwh=None,
+                         lifetime_years=None):
+    """GPU-hours of use after which owning beats renting: purchase price / (cloud price per hour - power x
+    energy price)."""
+    return evaluate(api.breakeven_hours,
+                    [Arg("purchase_price", "number", REQUIRED, V.MONEY),
+                     Arg("cloud_price_per_hour", "number", REQUIRED, V.MONEY_POSITIVE),
+                     Arg("power_kw", "number", 0.0, V.POWER_KW),
+                     Arg("energy_price_per_kwh", "number", 0.0, V.ENERGY_PRICE),
+                     Arg("lifetime_years", "number", 1e9 / 8760, V.YEARS)],
+                    [purchase_price, cloud_price_per_hour, power_kw, energy_price_per_kwh, lifetime_years])

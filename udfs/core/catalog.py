@@ -1,0 +1,343 @@
+"""Catalogs shipped as CSV data files: models, GPUs, precisions and assumptions.
+
+Loaded once with ``importlib.resources`` (works in a wheel, a zip and Pyodide/xlwings Lite), validated on
+load, cached. Look-ups are case-insensitive, accept aliases, are vectorised (an array of names gives
+arrays of fields) and raise :class:`ScalesheetError` with the closest known names for an unknown one.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import io
+from dataclasses import dataclass, fields
+from importlib import resources
+
+import numpy as np
+
+from . import architecture
+from .errors import ScalesheetError
+
+COMPUTE_COLUMNS = ["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"]
+# Where a GPU lacks a precision's native tensor throughput, the kernels fall back to the next format:
+# weight-only formats dequantize to fp16/bf16 (e.g. Marlin FP8/INT4 kernels on Ampere, vLLM docs,
+# "Quantization: supported hardware"); TPUs run fp16 models in bf16; GPUs without tensor cores in fp32.
+COMPUTE_FALLBACK = {
+    "fp32": ["fp32"],
+    "tf32": ["tf32", "fp32"],
+    "fp16": ["fp16", "bf16", "fp32"],
+    "bf16": ["bf16", "fp16", "fp32"],
+    "fp8": ["fp8", "fp16", "bf16", "fp32"],
+    "int8": ["int8", "fp16", "bf16", "fp32"],
+    "int4": ["int4", "int8", "fp16", "bf16", "fp32"],
+}
+
+
+def _read_csv(name: str) -> list[dict]:
+    text = resources.files("udfs.core.data").joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _keys(row: dict) -> list[str]:
+    keys = [row["name"].strip().lower()]
+    keys += [a.strip().lower() for a in (row.get("aliases") or "").split(";") if a.strip()]
+    return keys
+
+
+def _index(rows: list[dict], what: str) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        for key in _keys(row):
+            if key in index and index[key] != i:
+                raise RuntimeError(f"{what} catalog: name or alias {key!r} is used twice")
+            index[key] = i
+    return index
+
+
+def _optional_float(value: str) -> float:
+    value = (value or "").strip()
+    return float(value) if value else float("nan")
+
+
+def unknown_name(argument: str, value, known: list[str], what: str) -> ScalesheetError:
+    """Error for an unknown catalog name, suggesting the closest known ones."""
+    text = str(value).strip()
+    close = difflib.get_close_matches(text.lower(), known, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; see the {what} sheet for the list"
+    if not text:
+        return ScalesheetError(argument, f"is blank; give a {what[:-1].lower()} name{hint}")
+    return ScalesheetError(argument, f"'{text}' is not a known {what[:-1].lower()}{hint}")
+
+
+class _Table:
+    """Rows of one catalog with a case-insensitive name/alias index."""
+
+    def __init__(self, rows: list[dict], what: str):
+        self.rows = rows
+        self.what = what
+        self.index = _index(rows, what)
+        self.names = [r["name"].strip() for r in rows]
+
+    def position(self, value, argument: str) -> int:
+        key = str(value).strip().lower() if value is not None else ""
+        if key in self.index:
+            return self.index[key]
+        raise unknown_name(argument, value, self.names, self.what)
+
+    def positions(self, values, argument: str) -> np.ndarray:
+        arr = np.asarray(values, dtype=object)
+        flat = arr.ravel()
+        cache: dict = {}
+        out = np.empty(flat.shape, dtype=np.intp)
+        for i, v in enumerate(flat):
+            key = v if isinstance(v, str) else repr(v)
+            if key not in cache:
+                cache[key] = self.position(v, argument)
+            out[i] = cache[key]
+        return out.reshape(arr.shape)
+
+
+# ----------------------------------------------------------------------------------------- models
+@functools.lru_cache(maxsize=None)
+def model_table() -> _Table:
+    return _Table(_read_csv("models.csv"), "Models")
+
+
+@functools.lru_cache(maxsize=None)
+def _model_arrays() -> architecture.Architecture:
+    table = model_table()
+    rows = [architecture.record_to_numbers(r, argument=f"models.csv row {r.get('name')}") for r in table.rows]
+    return architecture.from_numbers(rows)
+
+
+def models(names, argument: str = "model") -> architecture.Architecture:
+    """Architectures for an array of preset names (same shape as ``names``)."""
+    return _model_arrays().take(model_table().positions(names, argument))
+
+
+def model_names() -> list[str]:
+    return list(model_table().names)
+
+
+def model_row(name: str, argument: str = "model") -> dict:
+    t = model_table()
+    return dict(t.rows[t.position(name, argument)])
+
+
+# ------------------------------------------------------------------------------------------- GPUs
+GPU_NUMERIC = ["memory_gib", "bandwidth_gb_s", "tdp_w", "interconnect_gb_s", "price_usd", "cloud_usd_per_hour"]
+
+
+@dataclass(frozen=True)
+class GPU:
+    """GPU catalog fields as arrays; ``peak_tflops`` has one column per COMPUTE_COLUMNS entry, with the
+    fallback of COMPUTE_FALLBACK already applied (NaN where the GPU has no usable throughput)."""
+
+    name: np.ndarray
+    memory_gib: np.ndarray
+    bandwidth_gb_s: np.ndarray
+    tdp_w: np.ndarray
+    interconnect_gb_s: np.ndarray
+    price_usd: np.ndarray
+    cloud_usd_per_hour: np.ndarray
+    peak_tflops: np.ndarray  # shape (..., len(COMPUTE_COLUMNS))
+
+    def take(self, index) -> "GPU":
+        return GPU(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_table() -> _Table:
+    table = _Table(_read_csv("gpus.csv"), "GPUs")
+    for r in table.rows:
+        for col in ["memory_gib", "bandwidth_gb_s"]:
+            v = _optional_float(r.get(col, ""))
+            if not v > 0:
+                raise RuntimeError(f"gpus.csv row {r['name']}: {col} must be > 0")
+    return table
+
+
+def gpu_record_to_numbers(rec: dict, argument: str) -> dict:
+    """Validate one GPU's fields (catalog row or user range)."""
+    out = {"name": str(rec.get("name") or "custom")}
+    for col in GPU_NUMERIC + [c + ("_tops" if c.startswith("int") else "_tflops") for c in COMPUTE_COLUMNS]:
+        v = rec.get(col)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[col] = float("nan")
+            continue
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ScalesheetError(argument, f"field {col} must be a number; got {v!r}")
+        if isinstance(v, bool) or not np.isfinite(x) or x < 0:
+            raise ScalesheetError(argument, f"field {col} must be a number >= 0; got {v!r}")
+        out[col] = x
+    for col in ["memory_gib", "bandwidth_gb_s"]:
+        if not out[col] > 0:
+            raise ScalesheetError(argument, f"field {col} is missing; a GPU range needs memory_gib (GiB) and "
+                                            "bandwidth_gb_s (GB/s)")
+    raw = {c: out[c + ("_tops" if c.startswith("int") else "_tflops")] for c in COMPUTE_COLUMNS}
+    out["peak_tflops"] = [next((raw[s] for s in COMPUTE_FALLBACK[c] if raw[s] > 0), float("nan"))
+                          for c in COMPUTE_COLUMNS]
+    return out
+
+
+def gpus_from_numbers(rows: list[dict]) -> GPU:
+    return GPU(
+        name=np.array([r["name"] for r in rows], dtype=object),
+        **{c: np.array([r[c] for r in rows], dtype=np.float64) for c in GPU_NUMERIC},
+        peak_tflops=np.array([r["peak_tflops"] for r in rows], dtype=np.float64).reshape(len(rows), -1),
+    )
+
+
+
+@functools.lru_cache(maxsize=None)
+def _gpu_arrays() -> GPU:
+    t = gpu_table()
+    return gpus_from_numbers([gpu_record_to_numbers(r, f"gpus.csv row {r['name']}") for r in t.rows])
+
+
+def gpus(names, argument: str = "gpu") -> GPU:
+    return _gpu_arrays().take(gpu_table().positions(names, argument))
+
+
+def gpu_from_mapping(record: dict, argument: str = "gpu") -> GPU:
+    known = set(gpu_table().rows[0].keys()) if gpu_table().rows else set()
+    clean = {}
+    for k, v in record.items():
+        if k is None or not str(k).strip():
+            continue
+        key = str(k).strip().lower()
+        if known and key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ScalesheetError(argument, f"unknown GPU field '{k}'{hint}")
+        clean[key] = v
+    return gpus_from_numbers([gpu_record_to_numbers(clean, argument)]).take(0)
+
+
+def gpu_names() -> list[str]:
+    return list(gpu_table().names)
+
+
+def gpu_row(name: str, argument: str = "gpu") -> dict:
+    t = gpu_table()
+    return dict(t.rows[t.position(name, argument)])
+
+
+# ------------------------------------------------------------------------------------- precisions
+@dataclass(frozen=True)
+class Precision:
+    """Storage and compute of a number format, as arrays.
+
+    bits: effective bits per weight including scales/metadata; embed_bits: bits for embedding and output
+    head matrices (16 where quantizers leave them unquantized); compute: index into COMPUTE_COLUMNS;
+    kv_ok: 1 where the format is a usable KV-cache element type.
+    """
+
+    name: np.ndarray
+    bits: np.ndarray
+    embed_bits: np.ndarray
+    compute: np.ndarray
+    kv_ok: np.ndarray
+
+    def take(self, index) -> "Precision":
+        return Precision(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+@functools.lru_cache(maxsize=None)
+def precision_table() -> _Table:
+    table = _Table(_read_csv("precisions.csv"), "Precisions")
+    for r in table.rows:
+        b = _optional_float(r.get("bits_per_weight", ""))
+        if not 1 <= b <= 64:
+            raise RuntimeError(f"precisions.csv row {r['name']}: bits_per_weight must be 1-64")
+        if r.get("compute", "").strip() not in COMPUTE_COLUMNS:
+            raise RuntimeError(f"precisions.csv row {r['name']}: compute must be one of {COMPUTE_COLUMNS}")
+    return table
+
+
+@functools.lru_cache(maxsize=None)
+def _precision_arrays() -> Precision:
+    rows = precision_table().rows
+    bits = np.array([float(r["bits_per_weight"]) for r in rows])
+    embed = np.array([_optional_float(r.get("embed_bits", "")) for r in rows])
+    embed = np.where(np.isnan(embed), bits, embed)
+    return Precision(
+        name=np.array([r["name"].strip() for r in rows], dtype=object),
+        bits=bits,
+        embed_bits=embed,
+        compute=np.array([COMPUTE_COLUMNS.index(r["compute"].strip()) for r in rows], dtype=np.intp),
+        kv_ok=np.array([1.0 if (r.get("kv_ok") or "").strip().lower() in architecture.TRUE_WORDS else 0.0
+                        for r in rows]),
+    )
+
+
+def _numeric_bits(value) -> float | None:
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def precisions(values, argument: str = "precision") -> Precision:
+    """Precision records for an array of names or numbers of bits per weight (e.g. 4.5).
+
+    A number means a weight-only format of that many bits (scales included) computing in fp16.
+    """
+    arr = np.asarray(values, dtype=object)
+    flat = arr.ravel()
+    table, base = precision_table(), _precision_arrays()
+    n = len(flat)
+    bits, embed = np.empty(n), np.empty(n)
+    compute, kv_ok = np.empty(n, dtype=np.intp), np.empty(n)
+    name = np.empty(n, dtype=object)
+    cache: dict = {}
+    for i, v in enumerate(flat):
+        key = v if isinstance(v, str) else repr(v)
+        if key not in cache:
+            x = _numeric_bits(v)
+            if x is not None:
+                if not (np.isfinite(x) and 1 <= x <= 64):
+                    raise ScalesheetError(argument, f"{v!r} bits is out of range; use a precision name "
+                                                    f"({', '.join(table.names[:8])}, …) or 1-64 bits per weight")
+                cache[key] = (f"{x:g}-bit", x, x, COMPUTE_COLUMNS.index("fp16"), 1.0)
+            else:
+                p = table.position(v, argument)
+                cache[key] = (base.name[p], base.bits[p], base.embed_bits[p], base.compute[p], base.kv_ok[p])
+        name[i], bits[i], embed[i], compute[i], kv_ok[i] = cache[key]
+    shape = arr.shape
+    return Precision(name.reshape(shape), bits.reshape(shape), embed.reshape(shape),
+                     compute.reshape(shape), kv_ok.reshape(shape))
+
+
+def precision_names() -> list[str]:
+    return list(precision_table().names)
+
+
+def kv_precisions(values, argument: str = "kv_precision") -> Precision:
+    p = precisions(values, argument)
+    if not np.all(p.kv_ok > 0):
+        bad = np.asarray(p.name, dtype=object)[p.kv_ok <= 0].ravel()[0]
+        ok = [r["name"] for r in precision_table().rows if r.get("kv_ok", "").strip().lower() in ("true", "1")]
+        raise ScalesheetError(argument, f"'{bad}' is not a KV-cache format; use {', '.join(ok)} or a number of bits")
+    return p
+
+
+# ------------------------------------------------------------------------------------ assumptions
+@functools.lru_cache(maxsize=None)
+def assumption_rows() -> list[dict]:
+    return _read_csv("assumptions.csv")
+
+
+@functools.lru_cache(maxsize=None)
+def _assumption_values() -> dict[str, float]:
+    return {r["name"]: float(r["value"]) for r in assumption_rows()}
+
+
+def assumption(name: str) -> float:
+    """A documented default (assumptions.csv: value, unit and source)."""
+    return _assumption_values()[name]

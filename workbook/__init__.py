@@ -1,0 +1,1 @@
+"""Scalesheet's workbook layer: lays out the planning workbook (openpyxl), shares and recalculates it."""
