@@ -318,3 +318,6 @@ def PLAN_BREAKEVEN_HOURS(purchase_price, cloud_price_per_hour, power_kw=None, en
                      Arg("energy_price_per_kwh", "number", 0.0, V.ENERGY_PRICE),
                      Arg("lifetime_years", "number", 1e9 / 8760, V.YEARS)],
                     [purchase_price, cloud_price_per_hour, power_kw, energy_price_per_kwh, lifetime_years])
+
+
+from .planning import LLM_CHEAPEST_GPU  # noqa: E402,F401  (planning functions beyond the contract)

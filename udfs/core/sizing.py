@@ -58,3 +58,22 @@ def max_context(a: Architecture, gpu: GPU, p: Precision, batch, kv: Precision, g
 def max_dense_params(gpu: GPU, p: Precision, gpus=1) -> np.ndarray:
     """Largest dense model whose weights fit in the usable memory of ``gpus`` GPUs (no KV, no batch)."""
     return np.floor(np.asarray(gpus, dtype=np.float64) * usable_bytes_per_gpu(gpu) * BITS_PER_BYTE / p.bits)
+
+
+def cheapest_gpu(required_bytes, gpus=1, price_field: str = "price_usd") -> np.ndarray:
+    """Name of the catalog GPU with the lowest ``price_field`` (x gpus) whose usable memory x gpus holds
+    ``required_bytes``; GPUs without that price are skipped. Empty string where none fits."""
+    from .catalog import _gpu_arrays, gpu_table
+
+    if price_field not in ("price_usd", "cloud_usd_per_hour"):
+        raise ScalesheetError("price_field", f"'{price_field}' is not allowed; use price_usd or cloud_usd_per_hour")
+    table = _gpu_arrays()
+    usable = table.memory_gib * GIB - assumption("runtime_overhead_gib") * GIB          # (n_gpus,)
+    price = getattr(table, price_field)
+    need = np.asarray(required_bytes, dtype=np.float64)[..., None]
+    count = np.asarray(gpus, dtype=np.float64)[..., None]
+    ok = (count * usable >= need) & (price > 0)
+    cost = np.where(ok, price * count, np.inf)
+    best = np.argmin(cost, axis=-1)
+    names = np.array(gpu_table().names, dtype=object)[best]
+    return np.where(np.isfinite(np.min(cost, axis=-1)), names, "")

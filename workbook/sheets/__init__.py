@@ -1,0 +1,1 @@
+"""One module per sheet; each has TITLES (its tab names) and build(wb)."""

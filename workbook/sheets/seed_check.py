@@ -1,0 +1,63 @@
+"""Seed check: each claim of the five planning documents, our figure (a live formula), the ratio, a verdict.
+
+Rows come from workbook/seed_claims.csv (claim, claimed value and unit, the Excel formula that computes our
+figure in the same unit, verdict, explanation); the reasoning is in docs/seed-corrections.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+
+from openpyxl.styles import Alignment
+
+from ..layout import HEADER_FILL, HEADER_FONT, RATIO, Writer, style_calc
+
+TITLES = ["Seed check"]
+CLAIMS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "seed_claims.csv")
+
+
+def claims() -> list[dict]:
+    if not os.path.exists(CLAIMS):
+        return []
+    with open(CLAIMS, encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def build(wb) -> None:
+    w = Writer(wb, "Seed check", widths={"A": 6, "B": 10, "C": 34, "D": 13, "E": 12, "F": 15, "G": 12, "H": 11,
+                                         "I": 22, "J": 70})
+    w.heading("Seed check: the planning documents' claims against our figures",
+              "Ratio = claimed / ours (1.00x = agrees). Our figure is a live formula in the claim's unit. "
+              "Reasoning: docs/seed-corrections.md.")
+    cols = ["#", "Seed", "Claim", "Claimed", "Unit", "Our figure", "Unit", "Claimed / ours", "Verdict", "Why"]
+    for j, name in enumerate(cols, start=1):
+        c = w.ws.cell(w.row, j, name)
+        c.fill, c.font = HEADER_FILL, HEADER_FONT
+    w.row += 1
+    rows = claims()
+    if not rows:
+        w.text("No claims file (workbook/seed_claims.csv) was found when this workbook was built.")
+    for r in rows:
+        i = w.row
+        w.ws.cell(i, 1, r.get("id"))
+        w.ws.cell(i, 2, r.get("seed_file", "")[:3])
+        w.ws.cell(i, 3, r.get("claim")).alignment = Alignment(wrap_text=True, vertical="top")
+        try:
+            claimed = float(r.get("claimed_value"))
+        except (TypeError, ValueError):
+            claimed = r.get("claimed_value")
+        c = w.ws.cell(i, 4, claimed)
+        c.style = "Note"
+        c.number_format = "#,##0.00"
+        w.ws.cell(i, 5, r.get("claimed_unit"))
+        formula = (r.get("excel_formula") or "").strip()
+        style_calc(w.ws.cell(i, 6, formula if formula.startswith("=") else None), "#,##0.00", output=True)
+        w.ws.cell(i, 7, r.get("our_unit"))
+        style_calc(w.ws.cell(i, 8, f"=IF(AND(ISNUMBER(D{i}),ISNUMBER(F{i}),F{i}<>0),D{i}/F{i},\"\")"), RATIO)
+        w.ws.cell(i, 9, r.get("verdict")).alignment = Alignment(wrap_text=True, vertical="top")
+        w.ws.cell(i, 10, r.get("explanation")).alignment = Alignment(wrap_text=True, vertical="top")
+        w.ws.row_dimensions[i].height = max(30, 15 * (1 + len(r.get("explanation") or "") // 95))
+        w.row += 1
+    w.freeze("A4")
+    w.finish()

@@ -1,0 +1,7 @@
+"""Placeholder (being written)."""
+
+TITLES = []
+
+
+def build(wb) -> None:
+    return None
