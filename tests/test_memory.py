@@ -123,3 +123,11 @@ def test_vectorised_memory_equals_elementwise():
     vec = api.infer_vram_bytes(names, prec, ctx, batch)
     for i in range(len(names)):
         assert vec[i] == api.infer_vram_bytes(names[i], prec[i], ctx[i], batch[i])
+
+
+def test_fp32_training_stores_4_byte_activations():
+    kw = dict(model="llama-3-8b", seq_len=2048, micro_batch=1)
+    bf16 = api.train_breakdown(precision="bf16", **kw)["activations_bytes"]
+    fp32 = api.train_breakdown(precision="fp32", **kw)["activations_bytes"]
+    logits = 4 * 2048 * 128256          # fp32 logits are the same in both
+    assert fp32 - logits == pytest.approx(2 * (bf16 - logits))

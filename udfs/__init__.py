@@ -3,17 +3,22 @@
 Every function: UPPER_SNAKE name = Excel name; accepts a cell or a range wherever it takes a value and
 returns the broadcast shape; bad input gives ``#argument: what is allowed`` text in that cell only.
 Memory in GiB (2^30 bytes), time in seconds, throughput in tokens/s, money in the currency of the prices
-given. Off Windows the xlwings decorators are identities, so these are plain Python functions.
+given. Called from Python (or off Windows) the xlwings decorators change nothing, so these are plain
+functions; in xlwings Lite the same decorators register them (docs/lite.md). docs/functions.md is generated
+from this module by ``python -m udfs.reference``.
 """
 
 from __future__ import annotations
+
+import difflib
 
 import numpy as np
 import xlwings as xw
 
 from .adapter import REQUIRED, Arg, evaluate
-from .core import api, catalog, training
+from .core import api, catalog, sizing, training
 from .core import validate as V
+from .core.errors import ScalesheetError
 from .core.units import GIB
 
 __version__ = "0.1.0"
@@ -61,43 +66,71 @@ DOC = {
     "cloud_price_per_hour": "Cloud rental price per GPU-hour (currency per hour), > 0.",
     "power_kw": "Power draw of the owned GPU in kW, including cooling if you wish (e.g. 0.7). Blank = 0.",
     "energy_price_per_kwh": "Electricity price (currency per kWh). Blank = 0.",
-    "lifetime_years": "Useful life of the owned hardware in years; if break-even needs longer at 24/7 use, "
-                      "the answer is an error text. Blank = no limit.",
+    "lifetime_years": "Useful life of the owned hardware in years, 0-100; if break-even needs longer at 24/7 "
+                      "use, the answer is an error text. Blank = 100 years.",
 }
 
 
-def _excel(category: str, *names: str):
-    """Apply xlwings' decorators: a category, and for every argument ndim=2, err_to_str=True and its doc."""
+def excel(category: str, *names: str, docs: dict = DOC):
+    """Apply xlwings' decorators: a category, and for every argument ndim=2, err_to_str=True and its doc.
+
+    The docstring becomes the wizard's description, so its line breaks and indentation are folded first.
+    Other modules of udfs may use it too (``from . import excel``).
+    """
     def wrap(f):
+        f.__doc__ = " ".join(f.__doc__.split())
         for name in names:
-            f = xw.arg(name, ndim=2, err_to_str=True, doc=DOC[name])(f)
+            f = xw.arg(name, ndim=2, err_to_str=True, doc=docs[name])(f)
         return xw.func(category=category)(f)
     return wrap
+
+
+def _assumption(name: str):
+    return lambda: catalog.assumption(name)  # read when a blank needs it: `import udfs` loads no catalog
 
 
 def _checkpointing(value):
     return ["none", "selective", "full"][training.checkpointing_code(value)]
 
 
+def _gpu_column(value):
+    """A GPUs-sheet column name, lower-cased (raises ScalesheetError naming what is allowed)."""
+    columns = list(catalog.gpu_table().rows[0])
+    if value is None:
+        raise ScalesheetError("field", "is blank; give a GPU field such as memory_gib")
+    key = "TRUE/FALSE" if isinstance(value, (bool, np.bool_)) else str(value).strip().lower()
+    if key not in columns:
+        close = difflib.get_close_matches(key, columns, n=3)
+        hint = (f"did you mean {', '.join(close)}?" if close
+                else "use a column of the GPUs sheet, e.g. memory_gib, bandwidth_gb_s, bf16_tflops")
+        raise ScalesheetError("field", f"'{value}' is not a GPU field; {hint}")
+    return key
+
+
 MODEL = Arg("model", "model")
 GPU = Arg("gpu", "gpu")
-PREC = Arg("precision", "precision", default=api.DEFAULT_PRECISION)
-KVP = Arg("kv_precision", "kv_precision", default=api.DEFAULT_KV_PRECISION)
+PREC = Arg("precision", "precision", api.DEFAULT_PRECISION)
+TRAIN_PREC = Arg("precision", "precision", api.DEFAULT_PRECISION, check=training.require_training_precision)
+KVP = Arg("kv_precision", "kv_precision", api.DEFAULT_KV_PRECISION)
 CTX = Arg("context", "number", api.DEFAULT_CONTEXT, V.CONTEXT)
 BATCH = Arg("batch", "number", 1, V.BATCH)
 GPUS = Arg("gpus", "number", 1, V.GPUS)
 PRICE = Arg("price_per_gpu_hour", "number", REQUIRED, V.MONEY)
 PROMPT = Arg("prompt_tokens", "number", REQUIRED, V.POSITIVE_TOKENS)
+TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
+SEQ_LEN = Arg("seq_len", "number", _assumption("train_seq_len"), V.POSITIVE_TOKENS)
+MFU = Arg("mfu", "number", _assumption("train_mfu"), V.FRACTION)
+MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
 # ------------------------------------------------------------------------------------------ params
-@_excel(COMPUTE, "model")
+@excel(COMPUTE, "model")
 def LLM_PARAMS(model):
     """Total parameters of a model (count), computed from its architecture (embeddings included, tied once)."""
     return evaluate(api.params_total, [MODEL], [model])
 
 
-@_excel(COMPUTE, "model")
+@excel(COMPUTE, "model")
 def LLM_ACTIVE_PARAMS(model):
     """Parameters used per token (count): all of a dense model; for mixture-of-experts, shared layers plus the
     top-k routed experts."""
@@ -105,22 +138,21 @@ def LLM_ACTIVE_PARAMS(model):
 
 
 # ------------------------------------------------------------------------------------------ memory
-@_excel(MEM, "model", "precision")
+@excel(MEM, "model", "precision")
 def LLM_WEIGHTS_GIB(model, precision=None):
     """Weight memory in GiB (2^30 bytes) at a precision, including quantization scales."""
     return evaluate(api.weights_bytes, [MODEL, PREC], [model, precision], scale=1 / GIB)
 
 
-@_excel(MEM, "model", "context", "batch", "kv_precision")
+@excel(MEM, "model", "context", "batch", "kv_precision")
 def LLM_KV_CACHE_GIB(model, context, batch=None, kv_precision=None):
     """KV cache in GiB (2^30 bytes) for batch sequences of context tokens (GQA/MQA and sliding windows
     included)."""
-    return evaluate(api.kv_cache_bytes,
-                    [MODEL, Arg("context", "number", REQUIRED, V.CONTEXT), BATCH, KVP],
+    return evaluate(api.kv_cache_bytes, [MODEL, Arg("context", "number", REQUIRED, V.CONTEXT), BATCH, KVP],
                     [model, context, batch, kv_precision], scale=1 / GIB)
 
 
-@_excel(MEM, "model", "precision", "context", "batch", "kv_precision")
+@excel(MEM, "model", "precision", "context", "batch", "kv_precision")
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None):
     """Inference memory in GiB (2^30 bytes): weights + KV cache + activations + 1 GiB runtime overhead, for
     the whole deployment."""
@@ -128,43 +160,43 @@ def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_preci
                     [model, precision, context, batch, kv_precision], scale=1 / GIB)
 
 
-@_excel(MEM, "model", "precision", "seq_len", "micro_batch", "gpus", "zero_stage", "checkpointing",
+def _train_total_bytes(**kw):
+    return api.train_breakdown(**kw)["total_bytes"]
+
+
+@excel(MEM, "model", "precision", "seq_len", "micro_batch", "gpus", "zero_stage", "checkpointing",
         "tensor_parallel", "pipeline_parallel")
 def LLM_TRAIN_VRAM_GIB(model, precision=None, seq_len=None, micro_batch=None, gpus=None, zero_stage=None,
                        checkpointing=None, tensor_parallel=None, pipeline_parallel=None):
     """Training memory per GPU in GiB (2^30 bytes): mixed-precision AdamW states (16 bytes/param, ZeRO
     sharded) + activations (Korthikanti 2022) + overhead."""
-    def core(**kw):
-        return api.train_breakdown(**kw)["total_bytes"]
-    return evaluate(core, [MODEL, PREC, Arg("seq_len", "number", 2048, V.POSITIVE_TOKENS),
-                           Arg("micro_batch", "number", 1, V.BATCH), GPUS,
-                           Arg("zero_stage", "number", 0, V.ZERO_STAGE),
-                           Arg("checkpointing", "choice", "none", parse=_checkpointing),
-                           Arg("tensor_parallel", "number", 1, V.PARALLEL),
-                           Arg("pipeline_parallel", "number", 1, V.PARALLEL)],
+    return evaluate(_train_total_bytes,
+                    [MODEL, TRAIN_PREC, SEQ_LEN, Arg("micro_batch", "number", 1, V.BATCH), GPUS,
+                     Arg("zero_stage", "number", 0, V.ZERO_STAGE),
+                     Arg("checkpointing", "choice", "none", parse=_checkpointing),
+                     Arg("tensor_parallel", "number", 1, V.PARALLEL),
+                     Arg("pipeline_parallel", "number", 1, V.PARALLEL)],
                     [model, precision, seq_len, micro_batch, gpus, zero_stage, checkpointing, tensor_parallel,
                      pipeline_parallel], scale=1 / GIB)
 
 
 # ------------------------------------------------------------------------------------------ compute
-@_excel(COMPUTE, "model", "context")
+@excel(COMPUTE, "model", "context")
 def LLM_FLOPS_PER_TOKEN(model, context=None):
     """Forward FLOPs to generate one token at a context (FLOPs): 2 x matmul parameters + attention
     4 x layers x heads x head_dim x context."""
     return evaluate(api.flops_per_token, [MODEL, CTX], [model, context])
 
 
-@_excel(COMPUTE, "model", "tokens", "seq_len")
+@excel(COMPUTE, "model", "tokens", "seq_len")
 def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
     """Training FLOPs (forward + backward): 6 x params x tokens + attention 12 x layers x width x seq_len x
     tokens (PaLM appendix B)."""
-    return evaluate(api.train_flops, [MODEL, Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL),
-                                      Arg("seq_len", "number", 2048, V.POSITIVE_TOKENS)],
-                    [model, tokens, seq_len])
+    return evaluate(api.train_flops, [MODEL, TOKENS, SEQ_LEN], [model, tokens, seq_len])
 
 
 # ------------------------------------------------------------------------------------------ sizing
-@_excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision")
+@excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision")
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead."""
@@ -172,7 +204,7 @@ def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_pre
                     [model, gpu, precision, context, batch, kv_precision])
 
 
-@_excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
+@excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
 def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
     """TRUE if the deployment (weights + KV cache + activations + overhead) fits in gpus GPUs' memory,
     else FALSE."""
@@ -180,7 +212,7 @@ def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv
                     [model, gpu, precision, context, batch, gpus, kv_precision], kind="bool")
 
 
-@_excel(MEM, "model", "gpu", "precision", "batch", "gpus", "kv_precision")
+@excel(MEM, "model", "gpu", "precision", "batch", "gpus", "kv_precision")
 def LLM_MAX_CONTEXT(model, gpu, precision=None, batch=None, gpus=None, kv_precision=None):
     """Longest context in tokens that fits (capped at the model's trained context; 0 if the weights alone
     do not fit)."""
@@ -188,7 +220,7 @@ def LLM_MAX_CONTEXT(model, gpu, precision=None, batch=None, gpus=None, kv_precis
                     [model, gpu, precision, batch, gpus, kv_precision])
 
 
-@_excel(MEM, "gpu", "precision", "gpus")
+@excel(MEM, "gpu", "precision", "gpus")
 def LLM_MAX_PARAMS(gpu, precision=None, gpus=None):
     """Largest dense model (parameters) whose weights fit in gpus GPUs after 1 GiB runtime overhead each (no
     KV cache)."""
@@ -196,7 +228,7 @@ def LLM_MAX_PARAMS(gpu, precision=None, gpus=None):
 
 
 # ------------------------------------------------------------------------------------------ speed
-@_excel(SPEED, "model", "gpu", "prompt_tokens", "precision", "batch", "gpus")
+@excel(SPEED, "model", "gpu", "prompt_tokens", "precision", "batch", "gpus")
 def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None):
     """Time to first token in seconds: prefill of the prompt, the longer of compute time (at prefill MFU)
     and weight-read time."""
@@ -204,14 +236,14 @@ def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None)
                     [model, gpu, prompt_tokens, precision, batch, gpus])
 
 
-@_excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
+@excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
 def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
     """Generated tokens per second for the whole batch (tokens/s), roofline of weight + KV reads vs compute."""
     return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
                     [model, gpu, precision, context, batch, gpus, kv_precision])
 
 
-@_excel(SPEED, "model", "gpu", "prompt_tokens", "output_tokens", "precision", "batch", "gpus")
+@excel(SPEED, "model", "gpu", "prompt_tokens", "output_tokens", "precision", "batch", "gpus")
 def LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, precision=None, batch=None, gpus=None):
     """End-to-end seconds for a request: time to first token + output_tokens x time per generated token."""
     return evaluate(api.latency_s, [MODEL, GPU, PROMPT, Arg("output_tokens", "number", REQUIRED, V.CONTEXT),
@@ -220,77 +252,60 @@ def LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, precision=None, batc
 
 
 # ------------------------------------------------------------------------------------------ training
-@_excel(TRAIN, "params")
+@excel(TRAIN, "params")
 def LLM_CHINCHILLA_TOKENS(params):
     """Compute-optimal training tokens (count): 20 per parameter (Hoffmann et al. 2022)."""
-    return evaluate(lambda params: api.chinchilla_tokens(params),
-                    [Arg("params", "number", REQUIRED, V.PARAMS)], [params])
+    return evaluate(lambda params: api.chinchilla_tokens(params), [Arg("params", "number", REQUIRED, V.PARAMS)],
+                    [params])
 
 
-TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
-MFU = Arg("mfu", "number", None, V.FRACTION)
-
-
-@_excel(TRAIN, "model", "tokens", "gpu", "precision", "mfu")
+@excel(TRAIN, "model", "tokens", "gpu", "precision", "mfu")
 def LLM_TRAIN_GPU_HOURS(model, tokens, gpu, precision=None, mfu=None):
     """GPU-hours to train on tokens at an MFU: training FLOPs / (peak FLOP/s x MFU) / 3600."""
-    return evaluate(_with_mfu(api.train_gpu_hours), [MODEL, TOKENS, GPU, PREC, _mfu_arg()],
-                    [model, tokens, gpu, precision, mfu])
+    return evaluate(api.train_gpu_hours, [MODEL, TOKENS, GPU, TRAIN_PREC, MFU], [model, tokens, gpu, precision, mfu])
 
 
-@_excel(TRAIN, "model", "tokens", "gpu", "price_per_gpu_hour", "precision", "mfu")
+@excel(TRAIN, "model", "tokens", "gpu", "price_per_gpu_hour", "precision", "mfu")
 def LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None):
     """Training cost (currency): GPU-hours x price per GPU-hour."""
-    return evaluate(_with_mfu(api.train_cost), [MODEL, TOKENS, GPU, PRICE, PREC, _mfu_arg()],
+    return evaluate(api.train_cost, [MODEL, TOKENS, GPU, PRICE, TRAIN_PREC, MFU],
                     [model, tokens, gpu, price_per_gpu_hour, precision, mfu])
 
 
-def _mfu_arg():
-    return Arg("mfu", "number", catalog.assumption("train_mfu"), V.FRACTION)
-
-
-def _with_mfu(fn):
-    return lambda **kw: fn(**kw)
-
-
 # ------------------------------------------------------------------------------------------ cost
-@_excel(COST, "model", "gpu", "price_per_gpu_hour", "precision", "context", "batch", "gpus")
+@excel(COST, "model", "gpu", "price_per_gpu_hour", "precision", "context", "batch", "gpus")
 def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=None, batch=None, gpus=None):
     """Cost per 1,000,000 generated tokens (currency): price x gpus / (decode tokens/s x 3600) x 10^6."""
     return evaluate(api.cost_per_mtok, [MODEL, GPU, PRICE, PREC, CTX, BATCH, GPUS],
                     [model, gpu, price_per_gpu_hour, precision, context, batch, gpus])
 
 
-@_excel(CATALOG, "gpu", "field")
+@excel(CATALOG, "gpu", "field")
 def GPU_SPEC(gpu, field):
     """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), tdp_w (W),
     price_usd (USD), or a text column."""
-    return evaluate(_gpu_field, [Arg("gpu", "gpu"), Arg("field", "text")], [gpu, field], kind="any")
+    return evaluate(_gpu_field, [GPU, Arg("field", "choice", parse=_gpu_column)], [gpu, field], kind="any")
 
 
 def _gpu_field(gpu, field):
-    """Look up catalog fields element-wise (names are few; fields are text)."""
-    from .core.errors import ScalesheetError
-    names = np.asarray(gpu.name, dtype=object)
-    fields = np.broadcast_to(np.asarray(field, dtype=object), names.shape)
-    out = np.empty(names.shape, dtype=object)
-    columns = list(catalog.gpu_table().rows[0].keys())
-    for idx in np.ndindex(names.shape):
-        key = str(fields[idx]).strip().lower() if fields[idx] is not None else ""
-        if key not in columns:
-            import difflib
-            close = difflib.get_close_matches(key, columns, n=3)
-            raise ScalesheetError("field", f"'{fields[idx]}' is not a GPU field; use one of "
-                                           f"{', '.join(close or columns[:8])}")
-        raw = catalog.gpu_row(names[idx])[key]
+    """Catalog values element-wise: numbers as numbers, text as text, '#field: ...' where not catalogued."""
+    names = np.broadcast_to(np.asarray(gpu.name, dtype=object), np.shape(field))
+    out = np.empty(np.shape(field), dtype=object)
+    for idx in np.ndindex(out.shape):
+        try:
+            raw = catalog.gpu_row(names[idx])[field[idx]]
+        except ScalesheetError:
+            raise ScalesheetError("gpu", "GPU_SPEC reads the GPU catalog; give a catalog name, not a range")
         try:
             out[idx] = float(raw)
         except (TypeError, ValueError):
-            out[idx] = raw if raw else "#field: not catalogued for this GPU"
+            out[idx] = raw
+        if out[idx] == "" or (isinstance(out[idx], float) and not np.isfinite(out[idx])):
+            out[idx] = "#field: not catalogued for this GPU"
     return out
 
 
-@_excel(COST, "gain", "cost")
+@excel(COST, "gain", "cost")
 def PLAN_ROI(gain, cost):
     """Return on investment as a fraction: (gain - cost) / cost. Use profit (revenue minus running costs) as
     the gain, not revenue."""
@@ -298,15 +313,15 @@ def PLAN_ROI(gain, cost):
                               Arg("cost", "number", REQUIRED, V.MONEY_POSITIVE)], [gain, cost])
 
 
-@_excel(COST, "investment", "monthly_net_gain")
+@excel(COST, "investment", "monthly_net_gain")
 def PLAN_PAYBACK_MONTHS(investment, monthly_net_gain):
     """Months until cumulative net gain repays the investment: investment / monthly net gain."""
     return evaluate(api.payback_months, [Arg("investment", "number", REQUIRED, V.MONEY),
-                                         Arg("monthly_net_gain", "number", REQUIRED, V.MONEY_SIGNED)],
+                                         Arg("monthly_net_gain", "number", REQUIRED, MONTHLY_GAIN)],
                     [investment, monthly_net_gain])
 
 
-@_excel(COST, "purchase_price", "cloud_price_per_hour", "power_kw", "energy_price_per_kwh", "lifetime_years")
+@excel(COST, "purchase_price", "cloud_price_per_hour", "power_kw", "energy_price_per_kwh", "lifetime_years")
 def PLAN_BREAKEVEN_HOURS(purchase_price, cloud_price_per_hour, power_kw=None, energy_price_per_kwh=None,
                          lifetime_years=None):
     """GPU-hours of use after which owning beats renting: purchase price / (cloud price per hour - power x
@@ -316,8 +331,48 @@ def PLAN_BREAKEVEN_HOURS(purchase_price, cloud_price_per_hour, power_kw=None, en
                      Arg("cloud_price_per_hour", "number", REQUIRED, V.MONEY_POSITIVE),
                      Arg("power_kw", "number", 0.0, V.POWER_KW),
                      Arg("energy_price_per_kwh", "number", 0.0, V.ENERGY_PRICE),
-                     Arg("lifetime_years", "number", 1e9 / 8760, V.YEARS)],
+                     Arg("lifetime_years", "number", V.YEARS.maximum, V.YEARS)],
                     [purchase_price, cloud_price_per_hour, power_kw, energy_price_per_kwh, lifetime_years])
 
 
-from .planning import LLM_CHEAPEST_GPU  # noqa: E402,F401  (planning functions beyond the contract)
+# ------------------------------------------------------------------- beyond the contract: planning helpers
+DOC.update({
+    "required_gib": "Memory the deployment needs in GiB (2^30 bytes), e.g. from LLM_INFER_VRAM_GIB, >= 0.",
+    "price_field": "Price to minimise: price_usd (purchase, USD) or cloud_usd_per_hour (USD per GPU-hour). "
+                   "Blank = price_usd.",
+})
+
+
+def _price_field(value):
+    key = str(value).strip().lower()
+    if key not in ("price_usd", "cloud_usd_per_hour"):
+        raise ScalesheetError("price_field", f"'{value}' is not allowed; use price_usd or cloud_usd_per_hour")
+    return key
+
+
+def _cheapest(required_gib, gpus, price_field):
+    """Cheapest GPU per cell; each distinct price field is looked up on its own cells."""
+    need = np.asarray(required_gib, dtype=np.float64) * GIB
+    fields = np.broadcast_to(np.asarray(price_field, dtype=object), np.broadcast_shapes(need.shape, np.shape(gpus),
+                                                                                        np.shape(price_field)))
+    out = np.empty(fields.shape, dtype=object)
+    for f in set(fields.ravel().tolist()):
+        mask = fields == f
+        out[mask] = np.broadcast_to(sizing.cheapest_gpu(need, gpus, f), fields.shape)[mask]
+    if np.any(out == ""):
+        raise ScalesheetError("required_gib", "no catalog GPU with a price holds that much memory on that many "
+                                              "GPUs; raise gpus")
+    return out
+
+
+@excel(MEM, "required_gib", "gpus", "price_field")
+def LLM_CHEAPEST_GPU(required_gib, gpus=None, price_field=None):
+    """Name of the cheapest catalog GPU (purchase or cloud price x gpus) whose memory, less 1 GiB runtime overhead
+    each, holds required_gib (GiB)."""
+    return evaluate(_cheapest, [Arg("required_gib", "number", REQUIRED, V.Rule("GiB", minimum=0, maximum=1e9)),
+                                GPUS, Arg("price_field", "choice", "price_usd", parse=_price_field)],
+                    [required_gib, gpus, price_field], kind="any")
+
+# The Excel functions (what `from udfs import *` gives, e.g. in xlwings Lite's main.py).
+__all__ = sorted(name for name, obj in list(globals().items()) if name.isupper() and callable(obj)
+                 and str(getattr(obj, "__module__", "")).startswith(__name__))

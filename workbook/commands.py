@@ -53,6 +53,7 @@ def _evaluate(path: str):
 def share(src: str, dst: str, force: bool) -> int:
     from . import xlsxpatch
 
+    safeio.check_xlsx(src)
     if safeio.same_file(src, dst):
         raise ScalesheetError("output", "must differ from the input; the input is never modified")
     safeio.refuse_overwrite(dst, force)

@@ -146,10 +146,10 @@ class Writer:
     def freeze(self, cell: str) -> None:
         self.ws.freeze_panes = cell
 
-    def finish(self) -> None:
-        """Print area over the used range."""
-        last = get_column_letter(max(self.ws.max_column, 1))
-        self.ws.print_area = f"A1:{last}{max(self.ws.max_row, 1)}"
+    def finish(self, last_col: str | None = None, last_row: int | None = None) -> None:
+        """Print area over the used range (or up to ``last_col``/``last_row``)."""
+        last = last_col or get_column_letter(max(self.ws.max_column, 1))
+        self.ws.print_area = f"A1:{last}{last_row or max(self.ws.max_row, 1)}"
 
 
 def style_input(cell, fmt: str = GENERAL) -> None:
@@ -224,7 +224,7 @@ def card(w: Writer, label: str, fields: dict, results: list[tuple], start_col: i
         style_calc(c, fmt, output=len(item) > 3 and item[3] == "output")
         out[header] = f"${get_column_letter(col)}${val}"
         col += 1
-    w.ws.row_dimensions[hdr].height = 30
+    w.ws.row_dimensions[hdr].height = 44
     w.row += 3
     return out
 

@@ -74,12 +74,16 @@ def model_state_bytes_per_param(p: Precision) -> dict[str, np.ndarray]:
 
 
 def activation_bytes_per_layer(a: Architecture, seq_len, micro_batch, *, tensor_parallel=1,
-                               checkpointing=0, flash_attention=True, dropout=False) -> np.ndarray:
-    """Activation bytes stored by one layer for one micro-batch (see module docstring)."""
+                               checkpointing=0, flash_attention=True, dropout=False,
+                               element_bytes=None) -> np.ndarray:
+    """Activation bytes stored by one layer for one micro-batch (see module docstring).
+
+    ``element_bytes``: bytes per activation value (default activation_bytes = 2, mixed precision; pure fp32
+    training keeps 4)."""
     s = np.asarray(seq_len, dtype=np.float64)
     b = np.asarray(micro_batch, dtype=np.float64)
     t = np.asarray(tensor_parallel, dtype=np.float64)
-    act = assumption("activation_bytes")
+    act = assumption("activation_bytes") if element_bytes is None else np.asarray(element_bytes, dtype=np.float64)
     h, H, K, Q = a.d_model, a.n_heads, a.n_kv_heads, a.head_dim
     drop = 1.0 if dropout else 0.0
     sbh = s * b * h
@@ -113,10 +117,12 @@ def training_memory_breakdown(a: Architecture, p: Precision, seq_len, micro_batc
     per_param = model_state_bytes_per_param(p)
     shard = lambda stage: np.where(zero >= stage, dp, 1.0)  # noqa: E731
     code = np.asarray(checkpointing)
+    # Activations are stored in the compute format: 16-bit under mixed precision, 4 bytes in pure fp32.
+    element = np.where(p.bits >= 32, 4.0, assumption("activation_bytes"))
     layer_full = activation_bytes_per_layer(a, seq_len, micro_batch, tensor_parallel=tp, checkpointing=0,
-                                            flash_attention=flash_attention)
+                                            flash_attention=flash_attention, element_bytes=element)
     layer_kept = activation_bytes_per_layer(a, seq_len, micro_batch, tensor_parallel=tp,
-                                            checkpointing=code, flash_attention=flash_attention)
+                                            checkpointing=code, flash_attention=flash_attention, element_bytes=element)
     # Full checkpointing recomputes one layer at a time: its full activations are live once more.
     recompute = np.where(code == 2, layer_full, 0.0)
     logits = assumption("logit_bytes") * np.asarray(seq_len, dtype=np.float64) * micro_batch * a.vocab_size / tp

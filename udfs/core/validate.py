@@ -66,6 +66,8 @@ def check(value, rule: Rule) -> str | None:
         return f"TRUE/FALSE is not allowed; use {rule.describe()}"
     try:
         x = float(value)
+    except OverflowError:
+        return f"{_show(value)} is too large; use {rule.describe()}"
     except (TypeError, ValueError):
         return f"{_show(value)} is not a number; use {rule.describe()}"
     if math.isnan(x) or math.isinf(x):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from openpyxl.styles import Alignment
 
 from ..layout import (COUNT, GIB, HEADER_FILL, HEADER_FONT, RATIO, Writer, card, list_validation,
-                      number_validation, style_calc)
+                      number_validation, style_calc, style_input, validate)
 
 TITLES = ["Cluster sizing"]
 
@@ -31,7 +31,10 @@ def _table(w: Writer, header: list[str], rows: list[list], formats: list) -> Non
     for row in rows:
         for j, (value, fmt) in enumerate(zip(row, formats), start=1):
             c = w.ws.cell(w.row, j, value)
-            if fmt == "seed":
+            if fmt == "input":
+                style_input(c, COUNT)
+                validate(w.ws, number_validation(1, 10_000_000, "Context", whole=True), c.coordinate)
+            elif fmt == "seed":
                 c.style = "Note"
                 c.number_format = "#,##0.0"
             elif fmt:
@@ -40,7 +43,7 @@ def _table(w: Writer, header: list[str], rows: list[list], formats: list) -> Non
 
 
 def build(wb) -> None:
-    w = Writer(wb, "Cluster sizing", widths={c: 13 for c in "ABCDEFGHIJKLMNOP"})
+    w = Writer(wb, "Cluster sizing", widths={**{c: 13 for c in "ABCDEFGHIJK"}, **{c: 17 for c in "LMNOP"}})
     w.ws.column_dimensions["A"].width = 22
     w.heading("Cluster sizing (seed 001): 120B at 2-bit on one H100; 1T at 2-bit on N x H100",
               "Memory in GiB; seed claims in GB (10^9 bytes) as written; GB = GiB x 1.074.")
@@ -53,6 +56,8 @@ def build(wb) -> None:
             validation=list_validation("KVPrecisionNames", "KV-cache format"))
     w.input("Batch (single stream)", "cl_batch", 1, "sequences", "Seed 001 sizes one stream", COUNT,
             number_validation(1, 100_000, "Batch", whole=True))
+    w.input("GPUs for part A", "cl_gpus_a", 1, "GPUs", "Seed 001 part A: a single GPU", COUNT,
+            number_validation(1, 100_000, "GPUs", whole=True))
     w.input("Seed's KV per token", "cl_seed_kv_kb", 72, "KB/token", "Seed 001's upper bound for its non-attention state",
             "#,##0", number_validation(0, 1e9, "KV per token"))
 
@@ -73,12 +78,12 @@ def build(wb) -> None:
         rows.append([ctx, seed_kv, f"=cl_seed_kv_kb*1000*A{r}/eng_bytes_per_gb",
                      f"=LLM_KV_CACHE_GIB({m},A{r},cl_batch,cl_kv)",
                      f"=LLM_INFER_VRAM_GIB({m},cl_precision,A{r},cl_batch,cl_kv)", seed_total,
-                     f"=LLM_FITS({m},cl_gpu,cl_precision,A{r},cl_batch,1,cl_kv)",
-                     f"=INDEX(GPUData,MATCH(cl_gpu,GPUNames,0),MATCH(\"memory_gib\",GPUHeader,0))-E{r}"])
+                     f"=LLM_FITS({m},cl_gpu,cl_precision,A{r},cl_batch,cl_gpus_a,cl_kv)",
+                     f"=cl_gpus_a*INDEX(GPUData,MATCH(cl_gpu,GPUNames,0),MATCH(\"memory_gib\",GPUHeader,0))-E{r}"])
     _table(w, ["Context (tokens)", "Seed KV (GB)", "Seed KV recomputed: 72 KB x tokens (GB)", "Our KV cache (GiB)",
-               "Our total inference memory (GiB)", "Seed total, upper (GB)", "Fits on one GPU",
-               "Headroom on one GPU (GiB)"],
-              rows, [COUNT, "seed", GIB, GIB, GIB, "seed", "General", GIB])
+               "Our total inference memory (GiB)", "Seed total, upper (GB)", "Fits on the GPUs of part A",
+               "Headroom (GiB)"],
+              rows, ["input", "seed", GIB, GIB, GIB, "seed", "General", GIB])
     w.paragraph("The seed's weights arithmetic (120e9 x 2 bits / 8 = 30 GB) is right for bare 2-bit codes; group "
                 "scales add ~7 % and unquantized embeddings more. Its 72 KB/token state is its own model's figure: a "
                 "120B-class transformer with 8 KV heads holds about 350 KB per token in fp16, five times more, so at "
@@ -101,7 +106,7 @@ def build(wb) -> None:
                      4, 6, "8-9", f"=C{r}/E{r}"])
     _table(w, ["Context (tokens)", "Total memory (GiB)", "GPUs needed", "Seed: theoretical minimum",
                "Seed: baseline", "Seed: production", "Ours / seed baseline"],
-           rows, [COUNT, GIB, COUNT, "seed", "seed", None, RATIO])
+           rows, ["input", GIB, COUNT, "seed", "seed", None, RATIO])
     w.paragraph("GPUs needed counts whole GPUs that hold weights, KV cache and activations, each keeping its runtime "
                 "overhead; replicas for throughput or redundancy (the seed's production cluster) come on top.", 8, 32)
     w.freeze("A4")

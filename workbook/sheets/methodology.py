@@ -41,6 +41,8 @@ def build(wb) -> None:
         ws.cell(w.row, 3, r["unit"])
         ws.cell(w.row, 4, r["description"]).alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(w.row, 5, r["source"]).alignment = Alignment(wrap_text=True, vertical="top")
+        lines = max(1 + len(r["description"]) // 68, 1 + len(r["source"]) // 88)
+        ws.row_dimensions[w.row].height = 13 * lines + 3
         define(wb, f"eng_{r['name']}", w.title, f"$B${w.row}")
         w.row += 1
     w.section("Formulas (from the calculation core; each module's documentation)")

@@ -145,11 +145,12 @@ def build(wb) -> None:
            "GPU-hours x price", MONEY, output=True)
 
     w.row += 1
+    answers_end = w.row - 1
     _block(w, "Selected model's catalog row (field names over values; the functions above read this block)",
            "sel_model", "Models", "ModelNames", "sc_model", len(catalog.model_table().rows[0]))
     _block(w, "Selected GPU's catalog row", "sel_gpu", "GPUs", "GPUNames", "sc_gpu", len(catalog.gpu_table().rows[0]))
     w.freeze("A5")
-    w.finish()
+    w.finish(last_col="D", last_row=answers_end)
 
 
 def _choice_validation():

@@ -25,8 +25,8 @@ def claims() -> list[dict]:
 
 
 def build(wb) -> None:
-    w = Writer(wb, "Seed check", widths={"A": 6, "B": 10, "C": 34, "D": 13, "E": 12, "F": 15, "G": 12, "H": 11,
-                                         "I": 22, "J": 70})
+    w = Writer(wb, "Seed check", widths={"A": 10, "B": 6, "C": 36, "D": 18, "E": 14, "F": 18, "G": 20, "H": 11,
+                                         "I": 24, "J": 80})
     w.heading("Seed check: the planning documents' claims against our figures",
               "Ratio = claimed / ours (1.00x = agrees). Our figure is a live formula in the claim's unit. "
               "Reasoning: docs/seed-corrections.md.")
@@ -49,10 +49,10 @@ def build(wb) -> None:
             claimed = r.get("claimed_value")
         c = w.ws.cell(i, 4, claimed)
         c.style = "Note"
-        c.number_format = "#,##0.00"
+        c.number_format = "General"
         w.ws.cell(i, 5, r.get("claimed_unit"))
         formula = (r.get("excel_formula") or "").strip()
-        style_calc(w.ws.cell(i, 6, formula if formula.startswith("=") else None), "#,##0.00", output=True)
+        style_calc(w.ws.cell(i, 6, formula if formula.startswith("=") else None), "General", output=True)
         w.ws.cell(i, 7, r.get("our_unit"))
         style_calc(w.ws.cell(i, 8, f"=IF(AND(ISNUMBER(D{i}),ISNUMBER(F{i}),F{i}<>0),D{i}/F{i},\"\")"), RATIO)
         w.ws.cell(i, 9, r.get("verdict")).alignment = Alignment(wrap_text=True, vertical="top")

@@ -44,8 +44,8 @@ def build(wb) -> None:
     ], start=1):
         w.text(f"Step {i}", step)
     w.section("xlwings Lite (Excel 365 add-in, no local Python)")
-    w.text("Lite", "Paste the udfs package into Lite's editor as described in docs/lite.md and run; the same "
-                   "functions load unchanged.")
+    w.text("Lite", "Build the Lite wheel (python -m udfs.lite dist), add it to Lite's requirements.txt and "
+                   "import the functions in main.py, as docs/lite.md describes; the same functions load unchanged.")
     w.section("Sharing with people without Python")
     w.text("scalesheet share", "Run: scalesheet share Scalesheet.xlsx -o Shared.xlsx. The copy has every function "
                                "call replaced by its value and keeps native formulas live, so it works in Excel, "

@@ -23,8 +23,8 @@ TIERS = [
 
 
 def build(wb) -> None:
-    w = Writer(wb, "Hardware tiers", widths={c: 13 for c in "ABCDEFGHIJKLMNOPQRS"})
-    w.ws.column_dimensions["A"].width = 16
+    widths = {c: 11 for c in "BCDEFGHIJ"} | {c: 14 for c in "KLMNOPQRS"}
+    w = Writer(wb, "Hardware tiers", widths={"A": 22, **widths})
     w.heading("Hardware tiers (seed 002): memory and the cheapest GPU per configuration",
               "Seed configurations with the assumptions the seed left out as inputs. Memory in GiB; the seed's "
               "claims are in GB (10^9 bytes) as written. Cheapest = lowest catalog purchase price (GPUs sheet).")

@@ -28,7 +28,7 @@ SCALES = [
 
 
 def build(wb) -> None:
-    w = Writer(wb, "Training scale", widths={"A": 30, "B": 16, "C": 16, "D": 80})
+    w = Writer(wb, "Training scale", widths={"A": 30, "B": 16, "C": 16, "D": 16})
     w.heading("Training scale (seed 003): compute-optimal tokens, A100 GPU-hours, memory and cost",
               "GPU-hours = training FLOPs (6ND + attention) / (peak bf16 FLOP/s x MFU) / 3600. Seed figures in grey.")
     w.header(["Assumption", "Value", "Unit", "Note"])
@@ -68,7 +68,7 @@ def build(wb) -> None:
     widths = [10, 12, 16, 14, 12, 14, 14, 14, 14, 11, 11, 13, 11, 14, 11, 13, 11]
     from openpyxl.utils import get_column_letter
     for i, wd in enumerate(widths, start=1):
-        w.ws.column_dimensions[get_column_letter(i)].width = max(wd, w.ws.column_dimensions[get_column_letter(i)].width or 0) if i <= 4 else wd
+        w.ws.column_dimensions[get_column_letter(i)].width = max(wd, 16) if i <= 4 else wd
     hdr = w.row
     for j, name in enumerate(cols, start=1):
         c = w.ws.cell(hdr, j, name)
