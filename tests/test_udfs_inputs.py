@@ -186,12 +186,11 @@ def test_five_row_column_equals_five_scalar_calls(name):
         assert type(out[i][0]) is type(scalar)
 
 
-@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("name", [n for n in FUNCTIONS if len(signature(n)) > 1])
 def test_column_by_row_gives_the_broadcast_table(name):
+    """(Functions of one argument have nothing to broadcast against and are not listed.)"""
     args = [p.name for p in signature(name)]
     first, last = args[0], args[-1]
-    if first == last:
-        pytest.skip("one argument")
     rows = [[v] for v in valid(name, first)[:3]]
     cols = [valid(name, last)[:4]]
     out = call(name, **{first: rows, last: cols})

@@ -259,17 +259,19 @@ def LLM_CHINCHILLA_TOKENS(params):
                     [params])
 
 
-@excel(TRAIN, "model", "tokens", "gpu", "precision", "mfu")
-def LLM_TRAIN_GPU_HOURS(model, tokens, gpu, precision=None, mfu=None):
-    """GPU-hours to train on tokens at an MFU: training FLOPs / (peak FLOP/s x MFU) / 3600."""
-    return evaluate(api.train_gpu_hours, [MODEL, TOKENS, GPU, TRAIN_PREC, MFU], [model, tokens, gpu, precision, mfu])
+@excel(TRAIN, "model", "tokens", "gpu", "precision", "mfu", "seq_len")
+def LLM_TRAIN_GPU_HOURS(model, tokens, gpu, precision=None, mfu=None, seq_len=None):
+    """GPU-hours to train on tokens at an MFU: training FLOPs (6ND + attention at seq_len) / (peak FLOP/s x MFU)
+    / 3600."""
+    return evaluate(api.train_gpu_hours, [MODEL, TOKENS, GPU, TRAIN_PREC, MFU, SEQ_LEN],
+                    [model, tokens, gpu, precision, mfu, seq_len])
 
 
-@excel(TRAIN, "model", "tokens", "gpu", "price_per_gpu_hour", "precision", "mfu")
-def LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None):
+@excel(TRAIN, "model", "tokens", "gpu", "price_per_gpu_hour", "precision", "mfu", "seq_len")
+def LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None, seq_len=None):
     """Training cost (currency): GPU-hours x price per GPU-hour."""
-    return evaluate(api.train_cost, [MODEL, TOKENS, GPU, PRICE, TRAIN_PREC, MFU],
-                    [model, tokens, gpu, price_per_gpu_hour, precision, mfu])
+    return evaluate(api.train_cost, [MODEL, TOKENS, GPU, PRICE, TRAIN_PREC, MFU, SEQ_LEN],
+                    [model, tokens, gpu, price_per_gpu_hour, precision, mfu, seq_len])
 
 
 # ------------------------------------------------------------------------------------------ cost

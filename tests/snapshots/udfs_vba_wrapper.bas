@@ -193,13 +193,13 @@ failed:
     LLM_PARAMS = Err.Description
 End Function
 
-Function LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, Optional precision, Optional mfu)
+Function LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, Optional precision, Optional mfu, Optional seq_len)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_TRAIN_COST = XLPy.CallUDF("udfs", "LLM_TRAIN_COST", Array(model, tokens, gpu, price_per_gpu_hour, precision, mfu), ThisWorkbook, Application.Caller)
+        LLM_TRAIN_COST = XLPy.CallUDF("udfs", "LLM_TRAIN_COST", Array(model, tokens, gpu, price_per_gpu_hour, precision, mfu, seq_len), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_TRAIN_COST = XLPy.CallUDF("udfs", "LLM_TRAIN_COST", Array(model, tokens, gpu, price_per_gpu_hour, precision, mfu))
+        LLM_TRAIN_COST = XLPy.CallUDF("udfs", "LLM_TRAIN_COST", Array(model, tokens, gpu, price_per_gpu_hour, precision, mfu, seq_len))
         Exit Function
     #End If
 failed:
@@ -219,13 +219,13 @@ failed:
     LLM_TRAIN_FLOPS = Err.Description
 End Function
 
-Function LLM_TRAIN_GPU_HOURS(model, tokens, gpu, Optional precision, Optional mfu)
+Function LLM_TRAIN_GPU_HOURS(model, tokens, gpu, Optional precision, Optional mfu, Optional seq_len)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_TRAIN_GPU_HOURS = XLPy.CallUDF("udfs", "LLM_TRAIN_GPU_HOURS", Array(model, tokens, gpu, precision, mfu), ThisWorkbook, Application.Caller)
+        LLM_TRAIN_GPU_HOURS = XLPy.CallUDF("udfs", "LLM_TRAIN_GPU_HOURS", Array(model, tokens, gpu, precision, mfu, seq_len), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_TRAIN_GPU_HOURS = XLPy.CallUDF("udfs", "LLM_TRAIN_GPU_HOURS", Array(model, tokens, gpu, precision, mfu))
+        LLM_TRAIN_GPU_HOURS = XLPy.CallUDF("udfs", "LLM_TRAIN_GPU_HOURS", Array(model, tokens, gpu, precision, mfu, seq_len))
         Exit Function
     #End If
 failed:

@@ -137,11 +137,11 @@ def build(wb) -> None:
     w.calc("Compute-optimal tokens (Chinchilla)", f"=LLM_CHINCHILLA_TOKENS({params})", "tokens",
            "20 tokens per parameter", BIG)
     w.calc("Training FLOPs", f"=LLM_TRAIN_FLOPS({m},sc_train_tokens,sc_seq_len)", "FLOPs", "6ND + attention", BIG)
-    hours = w.calc("Training GPU-hours", f"=LLM_TRAIN_GPU_HOURS({m},sc_train_tokens,{g},sc_train_precision,sc_mfu)",
+    hours = w.calc("Training GPU-hours", f"=LLM_TRAIN_GPU_HOURS({m},sc_train_tokens,{g},sc_train_precision,sc_mfu,sc_seq_len)",
                    "GPU-hours", "FLOPs / (peak x MFU) / 3600", COUNT, output=True)
     w.calc("Training days on the training GPUs", f"={hours}/sc_train_gpus/eng_hours_per_day", "days",
            "Wall-clock, assuming perfect scaling at the MFU", RATE)
-    w.calc("Training cost", f"=LLM_TRAIN_COST({m},sc_train_tokens,{g},{price},sc_train_precision,sc_mfu)", "USD",
+    w.calc("Training cost", f"=LLM_TRAIN_COST({m},sc_train_tokens,{g},{price},sc_train_precision,sc_mfu,sc_seq_len)", "USD",
            "GPU-hours x price", MONEY, output=True)
 
     w.row += 1
