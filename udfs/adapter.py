@@ -16,6 +16,8 @@ until the error is pinned to its cells. Nothing raises out of here: an unexpecte
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -262,18 +264,41 @@ def _fit(arr: np.ndarray, shape: tuple, fill) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- evaluation
+SCALAR_TYPES = (str, float, int, bool, type(None))
+SCALAR_MEMO_SIZE = 4096
+_scalar_memo: OrderedDict = OrderedDict()
+
+
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
     """Call ``core(**resolved)`` over the broadcast of ``values``; see the module docstring.
 
     ``kind``: number (scaled by ``scale``), bool, or any (numbers or text from the core).
     Returns a scalar for a 1x1 result, else a list of rows.
+
+    A call whose arguments are all single values is remembered (least-recently-used, SCALAR_MEMO_SIZE
+    entries): Excel recalculates cells with unchanged arguments again and again, and the answer depends on
+    nothing but the arguments and the catalogs, which do not change while Python runs.
     """
+    key = None
+    if all(type(v) in SCALAR_TYPES for v in values):
+        key = (getattr(core, "__module__", ""), getattr(core, "__qualname__", repr(core)),
+               tuple((a.name, a.kind, repr(a.default)) for a in args),
+               tuple((type(v).__name__, v) for v in values), scale, kind)
+        hit = _scalar_memo.get(key)
+        if hit is not None:
+            _scalar_memo.move_to_end(key)
+            return hit
     try:
-        return _evaluate(core, args, values, scale, kind)
+        result = _evaluate(core, args, values, scale, kind)
     except ScalesheetError as exc:
-        return exc.excel_text()
+        result = exc.excel_text()
     except Exception as exc:  # never a traceback in a cell
-        return f"#error: unexpected {type(exc).__name__}: {str(exc)[:150]}"
+        result = f"#error: unexpected {type(exc).__name__}: {str(exc)[:150]}"
+    if key is not None and not isinstance(result, list):
+        _scalar_memo[key] = result
+        if len(_scalar_memo) > SCALAR_MEMO_SIZE:
+            _scalar_memo.popitem(last=False)
+    return result
 
 
 def _evaluate(core, args, values, scale, kind):

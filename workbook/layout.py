@@ -242,3 +242,9 @@ def field_validation(field_name: str, value) -> DataValidation:
     if isinstance(value, bool):
         return DataValidation(type="list", formula1='"TRUE,FALSE"', allow_blank=False, showErrorMessage=True)
     return number_validation(0, 10**12, field_name, whole=True)
+
+
+def gpu_field(gpu: str, field_name: str) -> str:
+    """Native formula text for one GPU catalog field of the GPU named in ``gpu`` (a cell, name or literal):
+    INDEX over that field's column (defined name GPU_<field>), MATCH on the names."""
+    return f"INDEX(GPU_{field_name},MATCH({gpu},GPUNames,0))"

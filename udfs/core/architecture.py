@@ -8,7 +8,7 @@ Booleans are stored as 0/1 floats so that formulas stay plain arithmetic. Build 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -52,10 +52,15 @@ class Architecture:
     first_dense_layers: np.ndarray
     sliding_window: np.ndarray
     sliding_window_layers: np.ndarray
+    # Derived arrays computed once per architecture (params.param_breakdown); gathered along with the rows.
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def take(self, index) -> "Architecture":
-        """Gather rows (numpy fancy indexing) of every field."""
-        return Architecture(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        """Gather rows (numpy fancy indexing) of every field, and of any derived arrays already computed."""
+        out = Architecture(**{f.name: getattr(self, f.name)[index] for f in fields(self) if f.name != "cache"})
+        for key, parts in self.cache.items():
+            out.cache[key] = {k: np.asarray(v)[index] for k, v in parts.items()}
+        return out
 
     @property
     def shape(self):
@@ -199,6 +204,8 @@ def from_numbers(rows: list[dict]) -> Architecture:
     """Stack validated rows (from :func:`record_to_numbers`) into one Architecture of 1-D arrays."""
     cols = {}
     for f in fields(Architecture):
+        if f.name == "cache":
+            continue
         if f.name == "name":
             cols["name"] = np.array([r["name"] for r in rows], dtype=object)
         elif f.name == "gated_ffn":

@@ -86,16 +86,24 @@ class _Table:
         raise unknown_name(argument, value, self.names, self.what)
 
     def positions(self, values, argument: str) -> np.ndarray:
+        """Row positions for an array of names: each distinct name is looked up once."""
         arr = np.asarray(values, dtype=object)
-        flat = arr.ravel()
-        cache: dict = {}
-        out = np.empty(flat.shape, dtype=np.intp)
-        for i, v in enumerate(flat):
-            key = v if isinstance(v, str) else repr(v)
-            if key not in cache:
-                cache[key] = self.position(v, argument)
-            out[i] = cache[key]
-        return out.reshape(arr.shape)
+        uniques, codes = factorize(arr.ravel())
+        rows = np.array([self.position(v, argument) for v in uniques], dtype=np.intp)
+        return rows[codes].reshape(arr.shape)
+
+
+def factorize(flat) -> tuple[list, np.ndarray]:
+    """(distinct values in first-seen order, index of each element's value): one dict look-up per element."""
+    index: dict = {}
+    try:
+        codes = np.fromiter((index.setdefault(v, len(index)) for v in flat), dtype=np.intp, count=len(flat))
+    except TypeError:  # an unhashable element: fall back to its text
+        index.clear()
+        codes = np.fromiter((index.setdefault(repr(v), len(index)) for v in flat), dtype=np.intp, count=len(flat))
+        return list(index), codes
+    return list(index), codes
+
 
 
 # ----------------------------------------------------------------------------------------- models
@@ -108,7 +116,10 @@ def model_table() -> _Table:
 def _model_arrays() -> architecture.Architecture:
     table = model_table()
     rows = [architecture.record_to_numbers(r, argument=f"models.csv row {r.get('name')}") for r in table.rows]
-    return architecture.from_numbers(rows)
+    arch = architecture.from_numbers(rows)
+    from . import params
+    params.param_breakdown(arch)  # computed once for the catalog; models() gathers it with the rows
+    return arch
 
 
 def models(names, argument: str = "model") -> architecture.Architecture:
@@ -289,29 +300,26 @@ def precisions(values, argument: str = "precision") -> Precision:
     A number means a weight-only format of that many bits (scales included) computing in fp16.
     """
     arr = np.asarray(values, dtype=object)
-    flat = arr.ravel()
     table, base = precision_table(), _precision_arrays()
-    n = len(flat)
-    bits, embed = np.empty(n), np.empty(n)
-    compute, kv_ok = np.empty(n, dtype=np.intp), np.empty(n)
-    name = np.empty(n, dtype=object)
-    cache: dict = {}
-    for i, v in enumerate(flat):
-        key = v if isinstance(v, str) else repr(v)
-        if key not in cache:
-            x = _numeric_bits(v)
-            if x is not None:
-                if not (np.isfinite(x) and 1 <= x <= 64):
-                    raise ScalesheetError(argument, f"{v!r} bits is out of range; use a precision name "
-                                                    f"({', '.join(table.names[:8])}, …) or 1-64 bits per weight")
-                cache[key] = (f"{x:g}-bit", x, x, COMPUTE_COLUMNS.index("fp16"), 1.0)
-            else:
-                p = table.position(v, argument)
-                cache[key] = (base.name[p], base.bits[p], base.embed_bits[p], base.compute[p], base.kv_ok[p])
-        name[i], bits[i], embed[i], compute[i], kv_ok[i] = cache[key]
+    uniques, codes = factorize(arr.ravel())
+    recs = []
+    for v in uniques:
+        x = _numeric_bits(v)
+        if x is not None:
+            if not (np.isfinite(x) and 1 <= x <= 64):
+                raise ScalesheetError(argument, f"{v!r} bits is out of range; use a precision name "
+                                                f"({', '.join(table.names[:8])}, …) or 1-64 bits per weight")
+            recs.append((f"{x:g}-bit", x, x, COMPUTE_COLUMNS.index("fp16"), 1.0))
+        else:
+            p = table.position(v, argument)
+            recs.append((base.name[p], base.bits[p], base.embed_bits[p], base.compute[p], base.kv_ok[p]))
     shape = arr.shape
-    return Precision(name.reshape(shape), bits.reshape(shape), embed.reshape(shape),
-                     compute.reshape(shape), kv_ok.reshape(shape))
+    name = np.array([r[0] for r in recs], dtype=object)[codes].reshape(shape)
+    bits = np.array([r[1] for r in recs], dtype=np.float64)[codes].reshape(shape)
+    embed = np.array([r[2] for r in recs], dtype=np.float64)[codes].reshape(shape)
+    compute = np.array([r[3] for r in recs], dtype=np.intp)[codes].reshape(shape)
+    kv_ok = np.array([r[4] for r in recs], dtype=np.float64)[codes].reshape(shape)
+    return Precision(name, bits, embed, compute, kv_ok)
 
 
 def precision_names() -> list[str]:

@@ -33,7 +33,14 @@ def _mlp(a: Architecture, width) -> np.ndarray:
 
 
 def param_breakdown(a: Architecture) -> dict[str, np.ndarray]:
-    """Parameters per component (arrays broadcast over the architecture's rows)."""
+    """Parameters per component (arrays broadcast over the architecture's rows); computed once per
+    architecture object and kept in its cache (catalog rows are computed once and gathered)."""
+    if "params" not in a.cache:
+        a.cache["params"] = _breakdown(a)
+    return a.cache["params"]
+
+
+def _breakdown(a: Architecture) -> dict[str, np.ndarray]:
     L, d, H, K, Q, V = a.n_layers, a.d_model, a.n_heads, a.n_kv_heads, a.head_dim, a.vocab_size
     E, S = a.n_experts, a.n_shared_experts
     attention_per_layer = (

@@ -50,6 +50,9 @@ def _table(wb, title: str, subtitle: str, rows: list[dict], prefix: str, widths:
     define(wb, f"{prefix}Names", title, f"$A${FIRST_ROW}:$A${LAST_ROW}")
     define(wb, f"{prefix}Header", title, f"$A$3:${last_col}$3")
     define(wb, f"{prefix}Data", title, f"$A${FIRST_ROW}:${last_col}${LAST_ROW}")
+    for j, name in enumerate(columns, start=1):  # one name per column: INDEX over one column is cheap
+        letter = get_column_letter(j)
+        define(wb, f"{prefix}_{name}", title, f"${letter}${FIRST_ROW}:${letter}${LAST_ROW}")
     ws.print_area = f"A1:{last_col}{last}"
     ws.page_setup.orientation = "landscape"
 

@@ -14,7 +14,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from udfs.core import catalog
 
-from ..layout import (COUNT, MONEY, MONEY2, MONEY4, SUBTITLE_FONT, Writer, define, list_validation,
+from ..layout import (gpu_field, COUNT, MONEY, MONEY2, MONEY4, SUBTITLE_FONT, Writer, define, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Cloud vs owned"]
@@ -31,7 +31,7 @@ def _priced_both_ways() -> list[str]:
 
 
 def _field(gpu: str, field: str) -> str:
-    return f'INDEX(GPUData,MATCH({gpu},GPUNames,0),MATCH("{field}",GPUHeader,0))'
+    return gpu_field(gpu, field)
 
 
 def build(wb) -> None:

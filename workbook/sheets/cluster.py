@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from openpyxl.styles import Alignment
 
-from ..layout import (COUNT, GIB, HEADER_FILL, HEADER_FONT, RATIO, Writer, card, list_validation,
+from ..layout import (gpu_field, COUNT, GIB, HEADER_FILL, HEADER_FONT, RATIO, Writer, card, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Cluster sizing"]
@@ -79,7 +79,7 @@ def build(wb) -> None:
                      f"=LLM_KV_CACHE_GIB({m},A{r},cl_batch,cl_kv)",
                      f"=LLM_INFER_VRAM_GIB({m},cl_precision,A{r},cl_batch,cl_kv)", seed_total,
                      f"=LLM_FITS({m},cl_gpu,cl_precision,A{r},cl_batch,cl_gpus_a,cl_kv)",
-                     f"=cl_gpus_a*INDEX(GPUData,MATCH(cl_gpu,GPUNames,0),MATCH(\"memory_gib\",GPUHeader,0))-E{r}"])
+                     f"=cl_gpus_a*{gpu_field('cl_gpu', 'memory_gib')}-E{r}"])
     _table(w, ["Context (tokens)", "Seed KV (GB)", "Seed KV recomputed: 72 KB x tokens (GB)", "Our KV cache (GiB)",
                "Our total inference memory (GiB)", "Seed total, upper (GB)", "Fits on the GPUs of part A",
                "Headroom (GiB)"],

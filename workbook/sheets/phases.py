@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
-from ..layout import (COUNT, GIB, MONEY, PCT, RATE, RATIO, SUBTITLE_FONT, Writer, define, list_validation,
+from ..layout import (gpu_field, COUNT, GIB, MONEY, PCT, RATE, RATIO, SUBTITLE_FONT, Writer, define, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Phase plan & ROI"]
@@ -80,7 +80,7 @@ def _constant(w: Writer, label: str, name: str, value, unit: str, note: str) -> 
 
 
 def _gpu_field(gpu: str, field: str) -> str:
-    return f'INDEX(GPUData,MATCH({gpu},GPUNames,0),MATCH("{field}",GPUHeader,0))'
+    return gpu_field(gpu, field)
 
 
 def build(wb) -> None:

@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from udfs.core import catalog
 
-from ..layout import (BIG, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
+from ..layout import (gpu_field, BIG, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
                       list_validation, number_validation)
 
 TITLES = ["Scenario"]
@@ -96,7 +96,7 @@ def build(wb) -> None:
            "2 x layers x KV heads x head dim x bytes x context x batch", GIB)
     vram = w.calc("Inference memory, whole deployment", f"=LLM_INFER_VRAM_GIB({m},{args})", "GiB",
                   "Weights + KV + activations + one runtime overhead", GIB, output=True)
-    mem = w.calc("GPU memory (each)", f"=INDEX(GPUData,MATCH(sc_gpu,GPUNames,0),MATCH(\"memory_gib\",GPUHeader,0))",
+    mem = w.calc("GPU memory (each)", "=" + gpu_field("sc_gpu", "memory_gib"),
                  "GiB", "From the GPUs sheet", GIB)
     w.calc("GPUs needed", f"=LLM_GPUS_NEEDED({m},{g},{args})", "GPUs", "Whole GPUs, each keeping its runtime overhead",
            COUNT, output=True)
@@ -121,7 +121,7 @@ def build(wb) -> None:
     w.calc("Decode speed per sequence", f"={tokps}/sc_batch", "tokens/s", "What one user sees", RATE)
     w.calc("Request latency", f"=LLM_LATENCY_S({m},{g},sc_prompt,sc_output,sc_precision,sc_batch,sc_gpus)", "s",
            "TTFT + output x time per token", SECONDS, output=True)
-    cloud = w.calc("Catalog cloud price", f"=INDEX(GPUData,MATCH(sc_gpu,GPUNames,0),MATCH(\"cloud_usd_per_hour\",GPUHeader,0))",
+    cloud = w.calc("Catalog cloud price", "=" + gpu_field("sc_gpu", "cloud_usd_per_hour"),
                    "USD/GPU-hour", "GPUs sheet (dated on-demand price)", MONEY2)
     price = w.calc("Price per GPU-hour used", f"=IF(ISBLANK(sc_price_override),{cloud},sc_price_override)",
                    "USD/GPU-hour", "Your price if entered, else the catalog's", MONEY2, name="sc_price")
