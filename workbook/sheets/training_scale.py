@@ -65,7 +65,7 @@ def build(wb) -> None:
             "A100 GPU-hours at seed tokens", "Seed GPU-hours", "Seed / ours (seed tokens)",
             "Training memory per GPU (GiB)", "Seed total memory (GB)", "Training cost at Chinchilla tokens (USD)",
             "Seed training cost (USD)", "Serving cost per 1M tokens (USD)", "Seed serving cost per 1M (USD)"]
-    widths = [10, 12, 16, 14, 12, 14, 14, 14, 14, 11, 11, 13, 11, 14, 11, 13, 11]
+    widths = [24, 12, 16, 14, 12, 14, 14, 14, 14, 11, 11, 13, 11, 14, 11, 13, 11]
     from openpyxl.utils import get_column_letter
     for i, wd in enumerate(widths, start=1):
         w.ws.column_dimensions[get_column_letter(i)].width = max(wd, 16) if i <= 4 else wd
