@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from udfs.core import api, catalog, memory, params, training
+from udfs.core import api, catalog, params, training
 from udfs.core.errors import ScalesheetError
 
 

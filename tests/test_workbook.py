@@ -101,8 +101,7 @@ def _cell(values, sheet, label, book):
 
 def test_scenario_equals_core(book, values):
     """The Scenario reads the model and GPU from the catalog sheets; the core reads the CSV catalogs."""
-    inp = {n: _named(book, values, n) if (book.defined_names[n].attr_text.split("!")[0].strip("'").upper(),) else None
-           for n in ["sc_model", "sc_precision", "sc_kv_precision", "sc_context", "sc_batch", "sc_gpu", "sc_gpus",
+    inp = {n: _named(book, values, n) for n in ["sc_model", "sc_precision", "sc_kv_precision", "sc_context", "sc_batch", "sc_gpu", "sc_gpus",
                      "sc_prompt", "sc_output"]}
     m, p, kv, c, b, g, n = (inp[k] for k in ["sc_model", "sc_precision", "sc_kv_precision", "sc_context",
                                              "sc_batch", "sc_gpu", "sc_gpus"])

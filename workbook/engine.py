@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -117,10 +116,8 @@ class _quiet:
 
     def __enter__(self):
         import contextlib
-        import sys
         self._ctx = contextlib.redirect_stderr(io.StringIO())
         self._ctx.__enter__()
-        self._sys = sys
         return self
 
     def __exit__(self, *exc):
@@ -131,5 +128,3 @@ def is_error(value) -> bool:
     """An Excel error value, or a Scalesheet '#argument: message' text."""
     return isinstance(value, ExcelError) or (isinstance(value, str) and value.startswith("#"))
 
-
-_ = os

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-
 from . import architecture, catalog
 from .architecture import Architecture
 from .catalog import GPU, Precision
@@ -39,6 +37,3 @@ def kv_precision(value, argument: str = "kv_precision") -> Precision:
         return value
     return catalog.kv_precisions(value, argument)
 
-
-def names(value) -> np.ndarray:
-    return np.asarray(value, dtype=object)

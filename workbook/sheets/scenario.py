@@ -160,5 +160,3 @@ def _choice_validation():
                           error="Choose none, selective or full.", prompt="none, selective or full",
                           showInputMessage=True)
 
-
-_ = MONEY
