@@ -248,3 +248,14 @@ def gpu_field(gpu: str, field_name: str) -> str:
     """Native formula text for one GPU catalog field of the GPU named in ``gpu`` (a cell, name or literal):
     INDEX over that field's column (defined name GPU_<field>), MATCH on the names."""
     return f"INDEX(GPU_{field_name},MATCH({gpu},GPUNames,0))"
+
+
+def choice_validation(options: list[str], what: str) -> DataValidation:
+    """A drop-down of fixed choices, e.g. none/selective/full activation checkpointing."""
+    text = ",".join(options)
+    return DataValidation(type="list", formula1=f'"{text}"', allow_blank=False, showErrorMessage=True,
+                          error=f"{what}: choose {', '.join(options)}.", prompt=", ".join(options),
+                          showInputMessage=True)
+
+
+CHECKPOINTING_CHOICES = ["none", "selective", "full"]

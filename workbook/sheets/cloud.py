@@ -30,10 +30,6 @@ def _priced_both_ways() -> list[str]:
     return [g for g in FIRST_GPUS if g in both] + [g for g in both if g not in FIRST_GPUS]
 
 
-def _field(gpu: str, field: str) -> str:
-    return gpu_field(gpu, field)
-
-
 def build(wb) -> None:
     w = Writer(wb, TITLE, widths={"A": 52, "B": 13, "C": 13, "D": 11, "E": 11, "F": 13, "G": 15, "H": 14,
                                   "I": 15, "J": 15, "K": 12, "L": 14})
@@ -54,9 +50,9 @@ def build(wb) -> None:
             number_validation(1, 744, "Hours per month"))
     w.input("Hardware lifetime", "cv_lifetime", 4, "years", "Years before the owned GPU is retired (no resale)",
             "0.0", number_validation(0.1, 20, "Lifetime"))
-    life_h = w.calc("GPU-hours used over the lifetime", "=cv_util_hours*unit_months_per_year*cv_lifetime",
+    life_h = w.calc("GPU-hours used over the lifetime", "=cv_util_hours*eng_months_per_year*cv_lifetime",
                     "GPU-hours", "Hours per month x 12 x years", COUNT, name="cv_life_hours")
-    w.calc("Lifetime", "=cv_lifetime*unit_months_per_year", "months", "Break-even later than this: rent", COUNT,
+    w.calc("Lifetime", "=cv_lifetime*eng_months_per_year", "months", "Break-even later than this: rent", COUNT,
            name="cv_life_months")
 
     w.section("Break-even by GPU")
@@ -73,10 +69,10 @@ def build(wb) -> None:
     for g in gpus:
         r = w.row
         style_input(ws.cell(r, 1, g))
-        row = [(f"={_field(f'A{r}', 'price_usd')}", MONEY),
-               (f"={_field(f'A{r}', 'cloud_usd_per_hour')}", MONEY2),
-               (f"={_field(f'A{r}', 'tdp_w')}", COUNT),
-               (f"=D{r}/unit_w_per_kw*cv_pue", "0.000"),
+        row = [(f"={gpu_field(f'A{r}', 'price_usd')}", MONEY),
+               (f"={gpu_field(f'A{r}', 'cloud_usd_per_hour')}", MONEY2),
+               (f"={gpu_field(f'A{r}', 'tdp_w')}", COUNT),
+               (f"=D{r}/eng_watts_per_kw*cv_pue", "0.000"),
                (f"=E{r}*cv_energy_price", MONEY4),
                (f"=PLAN_BREAKEVEN_HOURS(B{r},C{r},E{r},cv_energy_price,cv_lifetime)", COUNT),
                (f'=IF(ISNUMBER(G{r}),G{r}/cv_util_hours,"never")', MONTHS_FMT),
@@ -107,15 +103,15 @@ def build(wb) -> None:
             "Seed: A100 (80GB); a different GPU with 3.3x the memory", validation=list_validation("GPUNames", "GPU"))
     w.input("Seed's purchase price", "cv_seed_own_price", 1600, "USD", "Seed 002, on-premise example", MONEY,
             number_validation(0, 1e9, "Price"))
-    own_price = w.calc("Catalog purchase price", f"={_field('cv_seed_own_gpu', 'price_usd')}", "USD", "GPUs sheet",
+    own_price = w.calc("Catalog purchase price", f"={gpu_field('cv_seed_own_gpu', 'price_usd')}", "USD", "GPUs sheet",
                        MONEY)
     w.input("Seed's cloud price, low", "cv_seed_rent_low", 3, "USD/GPU-hour", "Seed 002: $3-5/hour", MONEY2,
             number_validation(0.01, 1000, "Cloud price"))
     w.input("Seed's cloud price, high", "cv_seed_rent_high", 5, "USD/GPU-hour", "Seed 002: $3-5/hour", MONEY2,
             number_validation(0.01, 1000, "Cloud price"))
-    w.calc("Catalog cloud price of the rented GPU", f"={_field('cv_seed_rent_gpu', 'cloud_usd_per_hour')}",
+    w.calc("Catalog cloud price of the rented GPU", f"={gpu_field('cv_seed_rent_gpu', 'cloud_usd_per_hour')}",
            "USD/GPU-hour", "GPUs sheet: on-demand prices have fallen below the seed's", MONEY2)
-    kw = w.calc("Power of the owned GPU at the wall", f"={_field('cv_seed_own_gpu', 'tdp_w')}/unit_w_per_kw*cv_pue",
+    kw = w.calc("Power of the owned GPU at the wall", f"={gpu_field('cv_seed_own_gpu', 'tdp_w')}/eng_watts_per_kw*cv_pue",
                 "kW", "TDP x PUE", "0.000")
     for label, price, note in [("at the seed's low price", "cv_seed_rent_low", "4090 bought vs A100 rented at $3/h"),
                                ("at the seed's high price", "cv_seed_rent_high", "4090 bought vs A100 rented at $5/h")]:
@@ -124,7 +120,7 @@ def build(wb) -> None:
                    note + " (different GPUs: only for models that fit in 24 GiB)", COUNT, output=True)
         w.calc(f"Break-even {label}, months at your use", f'=IF(ISNUMBER({h}),{h}/cv_util_hours,"never")', "months",
                "GPU-hours / hours per month", MONTHS_FMT)
-    own_cloud = w.calc("Catalog cloud price of the owned GPU", f"={_field('cv_seed_own_gpu', 'cloud_usd_per_hour')}",
+    own_cloud = w.calc("Catalog cloud price of the owned GPU", f"={gpu_field('cv_seed_own_gpu', 'cloud_usd_per_hour')}",
                        "USD/GPU-hour", "Like for like: renting the same GPU", MONEY2)
     h = w.calc("Break-even, same GPU owned vs rented (catalog)",
                f"=PLAN_BREAKEVEN_HOURS({own_price},{own_cloud},{kw},cv_energy_price,cv_lifetime)", "GPU-hours", "The fair comparison; see the table above", COUNT, output=True)

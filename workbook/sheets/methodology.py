@@ -21,6 +21,8 @@ CALENDAR = [
     ("bytes_per_gib", 2**30, "bytes", "One GiB (IEC binary prefix)", "IEC 80000-13"),
     ("bytes_per_gb", 10**9, "bytes", "One GB (SI prefix), as GPU bandwidth and vendor 'GB' use", "SI"),
     ("bytes_per_kb", 10**3, "bytes", "One kB (SI prefix)", "SI"),
+    ("watts_per_kw", 1000, "W", "One kW (SI prefix)", "SI"),
+    ("months_per_year", 12, "months", "Months in a year", "Calendar"),
 ]
 
 

@@ -67,21 +67,6 @@ def _calc(w: Writer, label: str, template: str, unit: str, note: str, fmt: str, 
     return str(w.row - 1)
 
 
-def _constant(w: Writer, label: str, name: str, value, unit: str, note: str) -> str:
-    """A unit conversion (not an assumption): Note style, locked, named, like the Methodology's eng_* cells."""
-    w.ws.cell(w.row, 1, label)
-    c = w.ws.cell(w.row, 2, value)
-    c.style = "Note"
-    w.ws.cell(w.row, 3, unit)
-    w.ws.cell(w.row, 4, note)
-    define(w.wb, name, w.title, f"$B${w.row}")
-    w.row += 1
-    return name
-
-
-def _gpu_field(gpu: str, field: str) -> str:
-    return gpu_field(gpu, field)
-
 
 def build(wb) -> None:
     w = Writer(wb, TITLE, widths={"A": 50, "B": 16, "C": 16, "D": 16, "E": 16, "F": 14, "G": 16, "H": 16,
@@ -117,8 +102,6 @@ def build(wb) -> None:
                          "=ph_weight_bytes+ph_grad_bytes+eng_master_weight_bytes+eng_adam_state_bytes",
                          "bytes/parameter", "weights + gradients + fp32 master + Adam m and v (Methodology)", COUNT,
                          name="ph_train_bytes")
-    _constant(w, "Watts per kilowatt", "unit_w_per_kw", 1000, "W/kW", "Unit conversion (SI)")
-    _constant(w, "Months per year", "unit_months_per_year", 12, "months/year", "Calendar")
 
     # ------------------------------------------------------------------ the phase table
     w.section("Phases (one column per phase; rows are the same formula across)")
@@ -141,7 +124,7 @@ def build(wb) -> None:
                       number_validation(0, 1e12, "Seed hardware cost"))
     start = _inputs(w, "Phase start month", "ph_start", [0, 3, 6, 12], "month",
                     f"Seed: 3-6, 6-12, 12-18 months; ascending, 0 to {MONTHS - 1}", COUNT, number_validation(0, MONTHS - 1, "Start month", whole=True))
-    mem = _calc(w, "Memory per GPU", f"={_gpu_field('{c}' + gpu, 'memory_gib')}", "GiB", "GPUs sheet", GIB)
+    mem = _calc(w, "Memory per GPU", f"={gpu_field('{c}' + gpu, 'memory_gib')}", "GiB", "GPUs sheet", GIB)
 
     w.section("Capacity: largest model and speed")
     _calc(w, "Largest dense model for inference (weights only)", f"=LLM_MAX_PARAMS({{c}}{gpu},ph_precision,{{c}}{gpus})",
@@ -171,10 +154,10 @@ def build(wb) -> None:
     ann = _inputs(w, "Annual revenue (seed's low end, unverified)", "ph_revenue_year", [100e3, 500e3, 1e6, 2e6],
                   "USD/year", "Seed 'revenue_scaling' low ends: unverified; replace",
                   MONEY, number_validation(0, 1e13, "Revenue"))
-    rev = _calc(w, "Revenue per month", f"={{c}}{ann}/unit_months_per_year", "USD/month", "Annual / 12", MONEY,
+    rev = _calc(w, "Revenue per month", f"={{c}}{ann}/eng_months_per_year", "USD/month", "Annual / 12", MONEY,
           name="ph_revenue")
-    tdp = _calc(w, "TDP per GPU", f"={_gpu_field('{c}' + gpu, 'tdp_w')}", "W", "GPUs sheet", COUNT)
-    power = _calc(w, "Electricity", f"={{c}}{gpus}*{{c}}{tdp}/unit_w_per_kw*eng_hours_per_month*ph_energy_price"
+    tdp = _calc(w, "TDP per GPU", f"={gpu_field('{c}' + gpu, 'tdp_w')}", "W", "GPUs sheet", COUNT)
+    power = _calc(w, "Electricity", f"={{c}}{gpus}*{{c}}{tdp}/eng_watts_per_kw*eng_hours_per_month*ph_energy_price"
                   f"*ph_utilisation", "USD/month", "GPUs x kW x hours/month x price x utilisation", MONEY)
     other = _inputs(w, "Other running costs (PLACEHOLDER)", "ph_other_costs", [5000, 5000, 5000, 5000], "USD/month",
                     "Not from the seed: staff, hosting, network; replace", MONEY,

@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from udfs.core import catalog
 
-from ..layout import (gpu_field, BIG, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
+from ..layout import (CHECKPOINTING_CHOICES, choice_validation, gpu_field, BIG, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
                       list_validation, number_validation)
 
 TITLES = ["Scenario"]
@@ -80,7 +80,7 @@ def build(wb) -> None:
     w.input("ZeRO stage", "sc_zero", 3, "0-3", "1 shards optimizer states, 2 + gradients, 3 + weights",
             COUNT, number_validation(0, 3, "ZeRO stage", whole=True))
     w.input("Activation checkpointing", "sc_ckpt", "full", "none/selective/full", "full keeps only layer inputs",
-            validation=_choice_validation())
+            validation=choice_validation(CHECKPOINTING_CHOICES, "Checkpointing"))
     w.input("Tensor-parallel degree (training)", "sc_tp", 1, "GPUs", "GPUs sharing each layer",
             COUNT, number_validation(1, 1024, "Tensor parallel", whole=True))
 
@@ -152,11 +152,4 @@ def build(wb) -> None:
     w.freeze("A5")
     w.finish(last_col="D", last_row=answers_end)
 
-
-def _choice_validation():
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    return DataValidation(type="list", formula1='"none,selective,full"', allow_blank=False, showErrorMessage=True,
-                          error="Choose none, selective or full.", prompt="none, selective or full",
-                          showInputMessage=True)
 

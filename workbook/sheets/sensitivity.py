@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
-from ..layout import (COUNT, GIB, PCT, RATIO, SUBTITLE_FONT, Writer, card, define, list_validation,
+from ..layout import (CHECKPOINTING_CHOICES, choice_validation, COUNT, GIB, PCT, RATIO, SUBTITLE_FONT, Writer, card, define, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Sensitivity"]
@@ -117,7 +117,7 @@ def build(wb) -> None:
     w.input("ZeRO stage", "sn_zero", 0, "0-3", "0 = no sharding (one GPU)", COUNT,
             number_validation(0, 3, "ZeRO stage", whole=True))
     w.input("Activation checkpointing", "sn_ckpt", "none", "none/selective/full", "none keeps all activations",
-            validation=_choice_validation())
+            validation=choice_validation(CHECKPOINTING_CHOICES, "Checkpointing"))
     w.input("Doubling factor", "sn_double", 2, "x", "The seed doubles each dimension", COUNT,
             number_validation(1, 100, "Factor"))
     w.input("Tolerance for 'about right'", "sn_tolerance", 0.1, "fraction", "Seed ratio within this of ours", PCT,
@@ -318,10 +318,3 @@ def build(wb) -> None:
     w.finish(last_col=get_column_letter(PRINT_LAST_COL), last_row=w.row)
     _ = (GIB, verdicts)
 
-
-def _choice_validation():
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    return DataValidation(type="list", formula1='"none,selective,full"', allow_blank=False, showErrorMessage=True,
-                          errorTitle="Invalid checkpointing", error="Choose none, selective or full.",
-                          promptTitle="Checkpointing", prompt="none, selective or full", showInputMessage=True)

@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment
 
 from udfs.core import catalog
 
-from ..layout import (BIG, COUNT, GIB, HEADER_FILL, HEADER_FONT, MONEY, MONEY4, RATIO, Writer, list_validation,
+from ..layout import (CHECKPOINTING_CHOICES, choice_validation, BIG, COUNT, GIB, HEADER_FILL, HEADER_FONT, MONEY, MONEY4, RATIO, Writer, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Training scale"]
@@ -47,10 +47,8 @@ def build(wb) -> None:
     w.input("ZeRO stage", "ts_zero", 0, "0-3", "0 = each GPU holds all model states", COUNT,
             number_validation(0, 3, "ZeRO stage", whole=True))
     w.input("Activation checkpointing", "ts_ckpt", "full", "none/selective/full",
-            "Needed for batch 32 x 2048 tokens to fit in 80 GiB beyond the smallest scales")
-    dv = __import__("openpyxl").worksheet.datavalidation.DataValidation(
-        type="list", formula1='"none,selective,full"', allow_blank=False, showErrorMessage=True)
-    validate(w.ws, dv, f"B{w.row - 1}")
+            "Needed for batch 32 x 2048 tokens to fit in 80 GiB beyond the smallest scales",
+            validation=choice_validation(CHECKPOINTING_CHOICES, "Checkpointing"))
     a100_cloud = float(catalog.gpu_row("a100-sxm-80gb")["cloud_usd_per_hour"] or 0)
     w.input("Price per GPU-hour", "ts_price", a100_cloud, "USD/GPU-hour",
             f"Catalog on-demand A100 80GB price ({catalog.gpu_row('a100-sxm-80gb')['cloud_price_date']}); replace with yours",
