@@ -53,8 +53,39 @@ VALID = {
     "required_gib": [119.6, 10, 0, 500, 70.5],  # LLM_CHEAPEST_GPU (udfs.planning, beyond the contract)
     "price_field": ["price_usd", "cloud_usd_per_hour", "PRICE_USD", "price_usd", "cloud_usd_per_hour"],
 }
+# Buy, rent or API (udfs economics functions): five valid values per argument.
+VALID.update({
+    "utilisation": [0.6, 0, 1, 0.25, 0.9],
+    "pue": [1.58, 1, 1.2, 2, 1.1],
+    "colo_per_kw_month": [163.44, 0, 100, 250, 50],
+    "maintenance_share": [0.1, 0, 0.3, 1, 0.05],
+    "server_share": [0.32, 0, 1, 0.1, 2],
+    "life_years": [5, 3, 6, 10, 4],
+    "staff_per_gpu_month": [0, 100, 1000, 50, 10],
+    "part": ["total", "energy", "Depreciation", "capex", "staff"],
+    "rent_price_per_hour": [30, 3.49, 10, 100, 50],
+    "input_tokens": [1000, 1, 4096, 128, 2048],
+    "tokens_per_day": [50e6, 0, 1e9, 1e7, 2e8],
+    "growth_per_month": [0.08, 0, -0.05, 0.2, 0.01],
+    "peak_to_average": [2, 1, 3, 1.5, 5],
+    "horizon_months": [36, 1, 12, 60, 24],
+    "replica_tokps": [3000, 500, 10000, 1500.5, 20000],
+    "gpus_per_replica": [2, 1, 4, 8, 1],
+    "reserve_replicas": [1, 0, 2, 1, 0],
+    "capex_per_gpu": [39600, 0, 10000, 50000, 20000],
+    "fixed_per_gpu_month": [800, 0, 2500, 100, 1000],
+    "energy_full_per_gpu_month": [150, 0, 300, 50, 100],
+    "burst_cost_per_mtok": [0.7, 0, 2.5, 10, 0.1],
+    "discount_rate": [0.1, 0, 0.05, 0.2, -0.02],
+    "residual_share": [0, 0.5, 1, 0.2, 0],
+    "base_replicas": [2, 0, 1, 5, 3],
+    "result": ["replicas", "pv", "PV", "replicas", "pv"],
+    "api": ["gpt-4o", "deepseek-chat", "CLAUDE-SONNET-4.5", "llama-3.3-70b-wandb", "gpt-4o-mini"],
+    "side": ["input", "output", "Output", "input", "output"],
+})
 TEXT_RESULTS = {"GPU_SPEC", "LLM_CHEAPEST_GPU"}
-CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd"}
+CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd", "part": "use", "result": "replicas or pv",
+           "side": "input or output", "api": "gpt-4o"}
 TRAIN_PRECISIONS = ["bf16", "fp16", "fp32", "BF16", 16]
 
 EXCEL_ERRORS = ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
@@ -62,9 +93,12 @@ NON_FINITE = [float("nan"), float("inf"), float("-inf"), 1e308]
 NEAR_MISSES = {"model": "llama-3-8", "gpu": "h100-sxn", "precision": "bf61", "kv_precision": "fp61",
                "field": "memory_gi"}
 ZERO_BAD = {"batch", "gpus", "seq_len", "micro_batch", "tensor_parallel", "pipeline_parallel", "prompt_tokens",
-            "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years"}
+            "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years",
+            "pue", "life_years", "replica_tokps", "rent_price_per_hour", "gpus_per_replica", "horizon_months",
+            "peak_to_average", "input_tokens"}
 WHOLE = {"context", "batch", "gpus", "seq_len", "micro_batch", "zero_stage", "tensor_parallel",
-         "pipeline_parallel", "prompt_tokens", "output_tokens"}
+         "pipeline_parallel", "prompt_tokens", "output_tokens", "input_tokens", "horizon_months", "gpus_per_replica",
+         "reserve_replicas", "base_replicas"}
 NAMES = {"model", "gpu", "precision", "kv_precision"}
 
 
