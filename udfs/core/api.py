@@ -13,6 +13,7 @@ import numpy as np
 from . import economics, flops, memory, params, resolve, sizing, speed, training
 from . import validate as V
 from .catalog import assumption
+from .errors import ScalesheetError
 
 DEFAULT_PRECISION = "bf16"
 DEFAULT_KV_PRECISION = "fp16"
