@@ -293,12 +293,19 @@ def test_excel_irr_payback_and_tornado_equal_the_engine(sheet):
     r = named(sheet, "br_rate_m")
     assert named(sheet, "br_npv_own") == pytest.approx(economics.npv(r, incr), rel=1e-9)
     irr_cell = named(sheet, "br_irr_m")
+    if incr.sum() <= 0:                       # a negative IRR is not asked of Excel's solver
+        assert irr_cell.startswith("below 0")
+        return _rest_of_checks(sheet, incr)
     try:
         irr = economics.irr(incr[: int(named(sheet, "br_horizon"))])
     except economics.ScalesheetError:
         assert isinstance(irr_cell, str)
     else:
         assert irr_cell == pytest.approx(irr, rel=1e-6, abs=1e-9)
+    _rest_of_checks(sheet, incr)
+
+
+def _rest_of_checks(sheet, incr):
     pay = economics.payback_month(incr[: int(named(sheet, "br_horizon"))])
     cell = named(sheet, "br_payback")
     assert (isinstance(cell, str) and math.isnan(pay)) or cell == pay
@@ -370,3 +377,57 @@ def test_libreoffice_recalculates_npv_and_irr_of_the_share_copy(sheet):
             assert got == want, name
         else:
             assert got == pytest.approx(want, rel=1e-9, abs=1e-9), name
+
+
+@pytest.fixture(scope="module")
+def owning_wins(tmp_path_factory):
+    """A variant where owning pays: 2 B tokens/day flat, a flat day, cheaper commitments, resale at book value.
+    Only this sheet and the catalogs it reads are built, to keep the evaluation short."""
+    from workbook.sheets import buy_rent_api, catalogs, methodology
+    root = tmp_path_factory.mktemp("econ_variant")
+    saved = list(build.SHEETS)
+    try:
+        build.SHEETS[:] = [methodology, buy_rent_api, catalogs]
+        data = build.build_bytes()
+    finally:
+        build.SHEETS[:] = saved
+    path = root / "variant.xlsx"
+    path.write_bytes(data)
+    book = openpyxl.load_workbook(path)
+    for name, value in {"br_tokens_per_day": 2e9, "br_growth": 0.0, "br_peak": 1.0, "br_horizon": 48,
+                        "br_c1_discount": 0.1, "br_c3_discount": 0.2, "br_residual": 1.0}.items():
+        sheet_name, ref = _ref(book, name)
+        book[sheet_name][ref].value = value
+    book.save(path)
+    values = engine.calculate(str(path))
+    return {"root": root, "path": path, "data": path.read_bytes(), "values": values, "book": book}
+
+
+def test_excel_irr_equals_the_engine_where_owning_pays(owning_wins):
+    s = owning_wins
+    incr = np.array(named(s, "br_m_incr"), dtype=float)
+    assert incr.sum() > 0 and named(s, "br_npv_own") > 0
+    assert named(s, "br_npv_own") == pytest.approx(economics.npv(named(s, "br_rate_m"), incr), rel=1e-9)
+    assert named(s, "br_irr_m") == pytest.approx(economics.irr(incr[:48]), rel=1e-6)
+    assert named(s, "br_payback") == economics.payback_month(incr[:48])
+    resale = named(s, "br_resale_owned")
+    n = _inputs(s)
+    plan = economics.fleet_plan(n["tokens_per_day"], 0.0, 1.0, 48, n["tokps"], n["gpr"], n["reserve"], n["capex"],
+                                n["fixed"], n["energy_full"], n["mtok_burst"], n["rate"], None, 1.0, n["life"] * 12)
+    assert resale == pytest.approx(plan["residual"][-1], rel=1e-9) and resale > 0
+    assert named(s, "br_pv_owned") == pytest.approx(plan["pv"], rel=1e-9)
+    if not SOFFICE:
+        pytest.skip("LibreOffice (soffice) not installed on this machine; CI installs it")
+    data, _ = xlsxpatch.rewrite(s["data"], s["values"], freeze_udfs=True)
+    shared = s["root"] / "Shared.xlsx"
+    shared.write_bytes(data)
+    profile = s["root"] / "profile" / "user"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "registrymodifications.xcu").write_text(PROFILE)
+    subprocess.run([SOFFICE, f"-env:UserInstallation=file://{s['root'] / 'profile'}", "--headless", "--convert-to",
+                    "xlsx", "--outdir", str(s["root"] / "lo"), str(shared)], check=True, capture_output=True,
+                   timeout=300)
+    lo = openpyxl.load_workbook(s["root"] / "lo" / "Shared.xlsx", data_only=True)
+    for name in ["br_npv_own", "br_irr_m", "br_irr_y", "br_payback", "br_pv_owned"]:
+        sheet_name, ref = _ref(s["book"], name)
+        assert lo[sheet_name][ref].value == pytest.approx(named(s, name), rel=1e-7), name

@@ -152,6 +152,10 @@ def build(wb) -> None:
             "Assumption: a rented-only service keeps this many replicas up around the clock so requests never wait "
             "for a cold start; load above them is rented per busy hour", COUNT,
             number_validation(0, 1000, "Replicas always on", whole=True))
+    w.input("Burst rented per busy hour (serverless)", "br_serverless", True, "TRUE/FALSE",
+            "TRUE: overflow above the base may be rented by the second and scaled to zero (serverless GPUs, "
+            "cold starts); FALSE: overflow goes to the API (or spot)",
+            validation=choice_validation(["TRUE", "FALSE"], "Serverless burst"))
     w.input("Allow spot for burst", "br_allow_spot", False, "TRUE/FALSE",
             "Spot suits interruptible batch work, not an interactive SLO",
             validation=choice_validation(["TRUE", "FALSE"], "Allow spot"))
@@ -267,8 +271,10 @@ def build(wb) -> None:
            MONEY2, name="br_od_month")
     w.calc("Spot rent per GPU-month", "=br_spot_price*eng_hours_per_month", "USD/month", "Price x 730 h", MONEY2,
            name="br_spot_month")
-    w.calc("Burst (overflow) cost", "=MIN(br_mtok_od,br_mtok_api,IF(br_allow_spot,br_mtok_spot,br_mtok_od))",
-           "USD per 1M tokens", "Cheapest elastic option: on demand, API or (if allowed) spot", MONEY4,
+    w.calc("Burst (overflow) cost", "=MIN(IF(br_serverless,br_mtok_od,br_mtok_api),br_mtok_api,"
+           "IF(br_allow_spot,br_mtok_spot,br_mtok_api))",
+           "USD per 1M tokens", "Cheapest elastic option: API, on demand per busy hour (if allowed), spot (if allowed)",
+           MONEY4,
            name="br_mtok_burst", output=True)
     w.calc("Monthly discount rate", "=(1+br_rate)^(1/eng_months_per_year)-1", "fraction per month",
            "(1 + annual)^(1/12) - 1", "0.0000%", name="br_rate_m")
@@ -389,7 +395,8 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
     w.calc("NPV of owning", f"=NPV(br_rate_m,{rng('incr')})", "USD",
            "Excel NPV of (alternative's cost - owned cost) by month: > 0 means buy", MONEY, name="br_npv_own",
            output=True)
-    w.calc("IRR of owning, per month", f'=IFERROR(IRR({rng("incr")}),"no IRR: flows do not change sign")',
+    w.calc("IRR of owning, per month", f'=IF(SUM({rng("incr")})<=0,"below 0: owning never recovers its cost",'
+           f'IFERROR(IRR({rng("incr")}),"no IRR: flows do not change sign"))',
            "fraction per month", "Excel IRR of the same flows (zeros after the horizon change no IRR)", "0.00%",
            name="br_irr_m")
     w.calc("IRR of owning, per year", '=IF(ISNUMBER(br_irr_m),(1+br_irr_m)^eng_months_per_year-1,br_irr_m)',
@@ -421,8 +428,9 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
            "USD per 1M tokens", "", MONEY4, name="br_revenue")
     w.calc("Lifecycle NPV", f"=NPV(br_rate_m,{rng('life')})", "USD", "Revenue - mix serving cost - fine-tuning",
            MONEY, output=True, name="br_life_npv")
-    w.calc("Lifecycle IRR, per year", f'=IFERROR((1+IRR({rng("life")}))^eng_months_per_year-1,'
-           '"no IRR: flows do not change sign")', "fraction per year", "Excel IRR of the monthly flows", PCT)
+    w.calc("Lifecycle IRR, per year", f'=IF(SUM({rng("life")})<=0,"below 0: never recovers its cost",'
+           f'IFERROR((1+IRR({rng("life")}))^eng_months_per_year-1,'
+           '"no IRR: flows do not change sign"))', "fraction per year", "Excel IRR of the monthly flows", PCT)
     w.calc("Lifecycle payback month", f'=IF(COUNT({rng("life_paid")})=0,"not within the horizon",'
            f'MIN({rng("life_paid")}))', "month", "Cumulative cash stays >= 0 from then on", COUNT, output=True)
 
@@ -627,7 +635,8 @@ def _tornado(w: Writer) -> None:
         "mtok_od": "={od}{r}*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
         "mtok_api": "=(br_input_tokens*{api_in}{r}+br_output_tokens*{api_out}{r})/br_context",
         "mtok_spot": "={od}{r}*(1-br_spot_discount)*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
-        "burst": "=MIN({mtok_od}{r},{mtok_api}{r},IF(br_allow_spot,{mtok_spot}{r},{mtok_od}{r}))",
+        "burst": "=MIN(IF(br_serverless,{mtok_od}{r},{mtok_api}{r}),{mtok_api}{r},"
+                 "IF(br_allow_spot,{mtok_spot}{r},{mtok_api}{r}))",
         "c1_fixed": "={od}{r}*(1-br_c1_discount)*eng_hours_per_month",
         "c3_fixed": "={od}{r}*(1-br_c3_discount)*eng_hours_per_month",
         "od_month": "={od}{r}*eng_hours_per_month",
