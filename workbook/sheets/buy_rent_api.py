@@ -576,6 +576,7 @@ def _month_table(w: Writer, hdr: int, first: int, last: int) -> dict:
             if r == first:   # the row above is the header: the previous month is 0 (month 1 for "Month")
                 text = re.sub(r"\$?[A-Z]{1,3}\{rp\}", "0", text)
                 text = re.sub(r"IF\(([A-Z]{1,3})\{r\}=1,0,0\)", "0", text)
+                text = re.sub(r"^=0\+", "=", text).replace("-0)", ")").replace("MAX(0,MIN(", "(MIN(")
             if r == last:    # no row below: the running minimum starts here
                 text = re.sub(r"IF\(ROW\(\)=\d+,([A-Z]{1,3}\d+|[A-Z]{1,3}\{r\}),MIN\([^)]*\)\)", r"\1", text)
             text = re.sub(r"IF\(ROW\(\)=\d+,([A-Z]{1,3}\{r\}),(MIN\([^)]*\))\)", r"\2", text)
