@@ -21,8 +21,12 @@ What is counted, per config file:
   input/output embedding once.
 - ``full_params``: for a multimodal release (the config has a ``vision_config``), the whole
   ``...ForConditionalGeneration`` named in ``architectures``; otherwise null.
-- ``vision_params``: ``full_params - causal_lm_params`` (vision tower + projector, plus anything
-  else the wrapper adds); null for text-only releases.
+- ``vision_params``: the parameters of the full model outside its language model (names without
+  ``language_model`` and not ``lm_head``): vision tower + projector; null for text-only releases.
+  ``full_tied_embeddings`` says whether the full model ties its output projection to the input
+  embedding (it can differ from ``tied_embeddings`` when the top-level config carries, or defaults,
+  ``tie_word_embeddings`` differently from ``text_config``); then
+  ``full_params != causal_lm_params + vision_params``.
 - ``distinct_layers``: for the first decoder layer of each distinct structure (same parameter names
   and shapes, and same ``layer_types`` entry where the config has one, so the first sliding and the
   first full attention layer both appear), ``{parameter name: numel}``; the key says which layer it is
@@ -137,6 +141,16 @@ OFFICIAL: dict[str, tuple[float | None, float | None, str]] = {
     "ibm-granite__granite-4.0-h-small.json": (32e9, 9e9, "https://huggingface.co/ibm-granite/granite-4.0-h-small (32B total, 9B active)"),
     "MiniMaxAI__MiniMax-M2.5.json": (230e9, 10e9, "https://huggingface.co/MiniMaxAI/MiniMax-M2.5 (230B total, 10B active)"),
     "XiaomiMiMo__MiMo-V2-Flash.json": (309e9, 15e9, "https://huggingface.co/XiaomiMiMo/MiMo-V2-Flash (309B total, 15B active)"),
+    "Qwen__Qwen3.5-122B-A10B.json": (122e9, 10e9, "https://huggingface.co/Qwen/Qwen3.5-122B-A10B (name: 122B total, 10B activated)"),
+    "moonshotai__Kimi-K2.5.json": (1.0e12, 32e9, "https://huggingface.co/moonshotai/Kimi-K2.5 (1T total, 32B activated, language model)"),
+    "deepseek-ai__DeepSeek-V4-Flash.json": (None, None, "https://huggingface.co/deepseek-ai/DeepSeek-V4-Flash (no count transcribed)"),
+    "deepseek-ai__DeepSeek-V4-Pro.json": (None, None, "https://huggingface.co/deepseek-ai/DeepSeek-V4-Pro (no count transcribed)"),
+    "zai-org__GLM-5.1.json": (None, None, "https://huggingface.co/zai-org/GLM-5.1 (no count transcribed; same shape as GLM-5)"),
+    "nvidia__NVIDIA-Nemotron-3-Super-120B-A12B-FP8.json": (120e9, 12e9,
+        "https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-FP8 (name: 120B total, 12B active)"),
+    "nvidia__NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16.json": (550e9, 55e9,
+        "https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16 (name: 550B total, 55B active)"),
+
 }
 
 MTP_KEYS = ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers", "mtp_num_layers")
@@ -250,17 +264,24 @@ def count(path: Path) -> dict:
     if "vision_config" in raw:
         arch = (raw.get("architectures") or [None])[0]
         cls = getattr(transformers, arch, None) if arch else None
-        if cls is None:
-            entry["full_error"] = f"transformers {transformers.__version__} has no class {arch}"
-        else:
-            try:
-                with torch.device("meta"):
+        try:
+            with torch.device("meta"):
+                if cls is not None:
                     full = cls(cfg)
-                entry["full_class"] = type(full).__name__
-                entry["full_params"] = sum(p.numel() for p in full.parameters())
-                entry["vision_params"] = entry["full_params"] - entry["causal_lm_params"]
-            except Exception as exc:  # record, don't hide
-                entry["full_error"] = f"{type(exc).__name__}: {exc}"
+                else:
+                    entry["full_note"] = (f"transformers {transformers.__version__} has no class {arch};"
+                                          " built with AutoModelForImageTextToText")
+                    full = transformers.AutoModelForImageTextToText.from_config(cfg)
+            entry["full_class"] = type(full).__name__
+            entry["full_params"] = sum(p.numel() for p in full.parameters())
+            # vision tower + projector (+ anything else outside the language model), by name
+            entry["vision_params"] = sum(
+                p.numel() for n, p in full.named_parameters()
+                if "language_model" not in n and not n.startswith("lm_head"))
+            f_in, f_out = full.get_input_embeddings(), full.get_output_embeddings()
+            entry["full_tied_embeddings"] = bool(f_out is not None and f_out.weight is f_in.weight)
+        except Exception as exc:  # record, don't hide
+            entry["full_error"] = f"{type(exc).__name__}: {exc}"
     total, active, source = OFFICIAL.get(path.name, (None, None, None))
     entry["official_total"] = total
     entry["official_active"] = active
