@@ -66,6 +66,7 @@ class Architecture:
     qk_norm: np.ndarray
     qk_norm_full_width: np.ndarray
     index_heads: np.ndarray
+    moe_latent_dim: np.ndarray
     index_head_dim: np.ndarray
     attn_sinks: np.ndarray
     attn_output_gate: np.ndarray
@@ -128,6 +129,7 @@ NUMERIC_FIELDS = [
     "linear_k_heads", "linear_v_heads", "linear_k_head_dim", "linear_v_head_dim", "linear_conv_kernel",
     "mamba_version", "mamba_d_inner", "mamba_d_state", "mamba_heads", "mamba_groups", "mamba_conv_kernel",
     "mamba_dt_rank", "vision_params", "index_heads", "index_head_dim",
+    "moe_latent_dim",
 ]
 BOOL_FIELDS = ["qkv_bias", "o_bias", "mlp_bias", "lm_head_bias", "tied_embeddings", "shared_expert_gate",
                "qk_norm", "qk_norm_full_width", "attn_sinks", "attn_output_gate", "router_bias", "mamba_conv_bias", "mamba_proj_bias",
@@ -159,6 +161,7 @@ DEFAULTS = {
     "mamba_d_inner": 0, "mamba_d_state": 0, "mamba_heads": 0, "mamba_groups": 1, "mamba_conv_kernel": 4,
     "mamba_dt_rank": 0, "mamba_conv_bias": True, "mamba_proj_bias": False, "mamba_norm": True,
     "vision_params": 0, "qk_norm_full_width": False, "index_heads": 0, "index_head_dim": 0,
+    "moe_latent_dim": 0,
 }
 
 
