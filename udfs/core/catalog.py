@@ -151,7 +151,21 @@ def model_row(name: str, argument: str = "model") -> dict:
 
 
 # ------------------------------------------------------------------------------------------- GPUs
-GPU_NUMERIC = ["memory_gib", "bandwidth_gb_s", "tdp_w", "interconnect_gb_s", "price_usd", "cloud_usd_per_hour"]
+# gpus.csv conventions (each row also states its source and date):
+#   *_tflops / *_tops: dense (no 2:4 sparsity) peak tensor rates per precision; fp16_tflops/bf16_tflops are the
+#     FP32-accumulate rates (GeForce cards run these at half their FP16-accumulate rate); fp16_acc16_tflops is the
+#     FP16-accumulate rate where it is higher (GeForce Turing/Ampere/Ada/Blackwell), blank elsewhere.
+#   fp4_tflops / fp6_tflops: native FP4 / FP6 tensor rates (Blackwell, CDNA 4); blank = no native FP4/FP6.
+#   interconnect_gb_s: per-GPU scale-up bandwidth in GB/s with both directions summed, as vendors print it
+#     (NVLink 4 900 = 450 each way; PCIe Gen4 x16 64 = 32 each way); interconnect_kind: nvlink, xgmi (AMD
+#     Infinity Fabric), ici (TPU), roce (Gaudi Ethernet), pcie (no GPU-to-GPU link: traffic crosses the host
+#     link) or none (single-chip systems). A bridge-only NVLink (2 cards) is nvlink.
+#   generation: hardware generation (ampere, hopper, blackwell, ada, cdna3, cdna4, apple-m3, tpu-v5e, ...).
+#   cloud_usd_per_hour: on-demand; cloud_1y/3y_usd_per_hour: 1- and 3-year committed; spot_usd_per_hour: spot /
+#     preemptible; USD per GPU-hour, each with its dated source; blank where no public source gives it.
+GPU_NUMERIC = ["memory_gib", "bandwidth_gb_s", "tdp_w", "interconnect_gb_s", "price_usd", "cloud_usd_per_hour",
+               "fp16_acc16_tflops", "cloud_1y_usd_per_hour", "cloud_3y_usd_per_hour", "spot_usd_per_hour"]
+INTERCONNECT_KINDS = ("nvlink", "xgmi", "ici", "roce", "pcie", "none")
 
 
 @dataclass(frozen=True)
@@ -166,6 +180,10 @@ class GPU:
     interconnect_gb_s: np.ndarray
     price_usd: np.ndarray
     cloud_usd_per_hour: np.ndarray
+    fp16_acc16_tflops: np.ndarray
+    cloud_1y_usd_per_hour: np.ndarray
+    cloud_3y_usd_per_hour: np.ndarray
+    spot_usd_per_hour: np.ndarray
     peak_tflops: np.ndarray  # shape (..., len(COMPUTE_COLUMNS))
 
     def take(self, index) -> "GPU":
@@ -180,6 +198,8 @@ def gpu_table() -> _Table:
             v = _optional_float(r.get(col, ""))
             if not v > 0:
                 raise RuntimeError(f"gpus.csv row {r['name']}: {col} must be > 0")
+        if (r.get("interconnect_kind") or "").strip() not in INTERCONNECT_KINDS:
+            raise RuntimeError(f"gpus.csv row {r['name']}: interconnect_kind must be one of {INTERCONNECT_KINDS}")
     return table
 
 
