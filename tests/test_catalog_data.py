@@ -307,3 +307,21 @@ def test_gpu_spec_reads_the_new_columns():
     assert udfs.GPU_SPEC("h100", "fp5_tflops").startswith("#field:")
     out = udfs.GPU_SPEC([["apple-m4-max"], ["apple-m4-max-32c"]], "bandwidth_gb_s")
     assert [r[0] for r in out] == [546, 410]
+
+
+@pytest.mark.parametrize("config,published_gib", [
+    ("openai__gpt-oss-120b.json", 60.8),  # gpt-oss model card (arXiv:2508.10925, 2025-08): checkpoint sizes
+    ("openai__gpt-oss-20b.json", 12.8),
+])
+def test_gpt_oss_style_gives_the_published_checkpoint_size(config, published_gib):
+    """MXFP4 routed experts (4.25 bits) + bf16 for the rest reproduce the released checkpoints within 0.5 %; the
+    small remainder is the experts' biases, which ship in bf16 but are counted with the experts here."""
+    from pathlib import Path
+
+    from udfs.core import hf_config, memory
+    path = Path(__file__).parent / "data" / "hf_configs" / config
+    a = hf_config.architecture_from_config(hf_config.load_config(path))
+    gib = float(memory.weight_bytes(a, catalog.precisions("gpt-oss-style"))) / 2**30
+    assert gib == pytest.approx(published_gib, rel=0.005)
+    bf16 = float(memory.weight_bytes(a, catalog.precisions("bf16"))) / 2**30
+    assert bf16 > 3 * gib  # without per-group precision the answer would be 3.4x too big
