@@ -66,6 +66,7 @@ class Architecture:
     qk_norm: np.ndarray
     qk_norm_full_width: np.ndarray
     index_heads: np.ndarray
+    moe_latent_dim: np.ndarray
     index_head_dim: np.ndarray
     attn_sinks: np.ndarray
     attn_output_gate: np.ndarray
@@ -128,6 +129,7 @@ NUMERIC_FIELDS = [
     "linear_k_heads", "linear_v_heads", "linear_k_head_dim", "linear_v_head_dim", "linear_conv_kernel",
     "mamba_version", "mamba_d_inner", "mamba_d_state", "mamba_heads", "mamba_groups", "mamba_conv_kernel",
     "mamba_dt_rank", "vision_params", "index_heads", "index_head_dim",
+    "moe_latent_dim",
 ]
 BOOL_FIELDS = ["qkv_bias", "o_bias", "mlp_bias", "lm_head_bias", "tied_embeddings", "shared_expert_gate",
                "qk_norm", "qk_norm_full_width", "attn_sinks", "attn_output_gate", "router_bias", "mamba_conv_bias", "mamba_proj_bias",
@@ -159,6 +161,7 @@ DEFAULTS = {
     "mamba_d_inner": 0, "mamba_d_state": 0, "mamba_heads": 0, "mamba_groups": 1, "mamba_conv_kernel": 4,
     "mamba_dt_rank": 0, "mamba_conv_bias": True, "mamba_proj_bias": False, "mamba_norm": True,
     "vision_params": 0, "qk_norm_full_width": False, "index_heads": 0, "index_head_dim": 0,
+    "moe_latent_dim": 0,
 }
 
 
@@ -246,6 +249,8 @@ def record_to_numbers(record: dict, argument: str = "model") -> dict:
 def _layer_stack(o: dict, mixer_pattern, mlp_pattern, argument: str) -> None:
     """Counts of each layer kind (layers.py) from the patterns, or from the older model-wide fields."""
     L = int(o["n_layers"])
+    # Excel's INDEX of a blank catalog cell gives 0: a pattern of 0 means blank, as an empty cell does.
+    mixer_pattern, mlp_pattern = (None if str(p).strip() in ("0", "0.0") else p for p in (mixer_pattern, mlp_pattern))
     if mixer_pattern is None or not str(mixer_pattern).strip():
         if o["sliding_window_layers"] > L:
             raise ScalesheetError(argument, "field sliding_window_layers must be <= n_layers")

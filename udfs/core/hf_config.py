@@ -188,7 +188,9 @@ def _window_mixers(r: Reader, mt: str, L: int, window) -> str:
 
 # ------------------------------------------------------------------------------------ families
 def _common(r: Reader, mt: str) -> dict:
-    L, d, H = r.need("num_hidden_layers"), r.need("hidden_size"), r.need("num_attention_heads")
+    blocks = r.list("layers_block_type") if mt == "nemotron_h" else None
+    L = r.need("num_hidden_layers") if blocks is None or r.raw("num_hidden_layers")[1] is not None else len(blocks)
+    d, H = r.need("hidden_size"), r.need("num_attention_heads")
     head_dim = r.int("head_dim", minimum=1)
     if head_dim is None:  # as the transformers attention modules do: hidden_size // num_attention_heads
         if d < H:
@@ -341,7 +343,14 @@ def _hybrid(r: Reader, mt: str) -> dict:
                    d_ff_shared_expert=shared, shared_expert_gate=bool(shared))
         mlps = _sparse_step_mlps(r, L, E > 0)
     elif mt == "nemotron_h":
-        pattern = r.text("hybrid_override_pattern")
+        blocks = r.list("layers_block_type")  # Nemotron 3 Ultra writes the blocks as a list of names
+        if blocks is not None:
+            names = {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}
+            if not all(isinstance(b, str) and b in names for b in blocks):
+                raise ScalesheetError("config", "layers_block_type entries must be mamba, attention, mlp or moe")
+            pattern = "".join(names[b] for b in blocks)
+        else:
+            pattern = r.text("hybrid_override_pattern")
         if len(pattern) != L:
             raise ScalesheetError("config", f"hybrid_override_pattern has {len(pattern)} blocks but "
                                             f"num_hidden_layers is {L}")
@@ -363,7 +372,8 @@ def _hybrid(r: Reader, mt: str) -> dict:
             rec.update(n_experts=r.need("n_routed_experts"), experts_per_token=r.need("num_experts_per_tok"),
                        d_ff_expert=r.need("moe_intermediate_size"), n_shared_experts=1 if shared else 0,
                        d_ff_shared_expert=shared * r.int("moe_shared_expert_intermediate_size",
-                                                         default=r.need("moe_intermediate_size")))
+                                                         default=r.need("moe_intermediate_size")),
+                       moe_latent_dim=r.int("moe_latent_size", default=0))
     elif mt == "jamba":
         period, offset = r.need("attn_layer_period"), r.int("attn_layer_offset", default=0)
         eperiod, eoffset = r.need("expert_layer_period"), r.int("expert_layer_offset", default=0)

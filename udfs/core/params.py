@@ -23,6 +23,7 @@ Mixers (per layer):
 MLPs (per layer):
     dense (D)               3*d*F gated (SwiGLU/GeGLU), else 2*d*F                 [+ biases]
     MoE (E)                 router d*E [+ E bias] + E*mlp(Fe) + S*mlp(Fs) [+ d shared-expert gate]
+                            latent MoE (Nemotron 3): experts between l < d channels, + 2*d*l projections
 Once per model: token embeddings V*d, learned positions, final norm, the output head V*d unless tied.
 
 Sources: Vaswani et al. 2017; Shazeer 2020 (GLU: 3 matrices); Ainslie et al. 2023 (GQA); DeepSeek-V2
@@ -40,9 +41,10 @@ import numpy as np
 from .architecture import Architecture
 
 
-def _mlp(a: Architecture, width) -> np.ndarray:
-    """Parameters of one MLP of hidden width ``width`` (gated: 3 matrices, else 2), with biases if any."""
-    d = a.d_model
+def _mlp(a: Architecture, width, d=None) -> np.ndarray:
+    """Parameters of one MLP of hidden width ``width`` (gated: 3 matrices, else 2), with biases if any,
+    between ``d`` channels (the model width unless given: latent MoE experts work at a smaller width)."""
+    d = a.d_model if d is None else d
     matrices = np.where(a.gated_ffn > 0, 3.0, 2.0) * d * width
     biases = a.mlp_bias * np.where(a.gated_ffn > 0, 2.0 * width + d, width + d)
     return matrices + biases
@@ -118,7 +120,8 @@ def _breakdown(a: Architecture) -> dict[str, np.ndarray]:
         "mixer/mamba": a.n_mamba * mamba_layer_params(a),
         "mlp/dense": a.n_mlp_dense * _mlp(a, a.d_ff),
         "mlp/router": moe * (d * E + a.router_bias * E),
-        "mlp/routed_experts": moe * E * _mlp(a, a.d_ff_expert),
+        "mlp/routed_experts": moe * E * _mlp(a, a.d_ff_expert, np.where(a.moe_latent_dim > 0, a.moe_latent_dim, d)),
+        "mlp/latent_projections": moe * 2 * d * a.moe_latent_dim,
         "mlp/shared_experts": moe * (S * _mlp(a, a.d_ff_shared_expert) + a.shared_expert_gate * d),
         "norms": (L * a.norms_per_layer + 1) * a.norm_width * d,  # per-layer norms + the final norm
         "lm_head": (1 - a.tied_embeddings) * (V * d + a.lm_head_bias * V),
