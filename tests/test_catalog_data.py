@@ -325,3 +325,33 @@ def test_gpt_oss_style_gives_the_published_checkpoint_size(config, published_gib
     assert gib == pytest.approx(published_gib, rel=0.005)
     bf16 = float(memory.weight_bytes(a, catalog.precisions("bf16"))) / 2**30
     assert bf16 > 3 * gib  # without per-group precision the answer would be 3.4x too big
+
+
+# ------------------------------------------------------------------------------ catalog validation on load
+@pytest.fixture
+def edited_csv(monkeypatch):
+    """Load a catalog from edited rows, then restore the shipped one."""
+    real = catalog._read_csv
+    caches = [catalog.gpu_table, catalog._gpu_arrays, catalog.precision_table, catalog._precision_arrays]
+
+    def use(name, rows):
+        monkeypatch.setattr(catalog, "_read_csv", lambda n: [dict(r) for r in rows] if n == name else real(n))
+        for c in caches:
+            c.cache_clear()
+    yield use
+    monkeypatch.setattr(catalog, "_read_csv", real)
+    for c in caches:
+        c.cache_clear()
+
+
+def test_unknown_interconnect_kind_is_refused_on_load(edited_csv):
+    edited_csv("gpus.csv", [dict(GPU_ROWS[0], interconnect_kind="infiniband")])
+    with pytest.raises(RuntimeError, match="interconnect_kind"):
+        catalog.gpu_table()
+
+
+def test_preset_whose_written_bits_disagree_with_its_groups_is_refused(edited_csv):
+    preset = next(r for r in PREC_ROWS if r["name"] == "gpt-oss-style")
+    edited_csv("precisions.csv", PREC_ROWS + [dict(preset, name="bad-style", aliases="", groups="experts=mxfp4,rest=fp8")])
+    with pytest.raises(RuntimeError, match="bad-style"):
+        catalog.precision_table()
