@@ -206,7 +206,7 @@ def test_fp4_formats_use_fp4_units_where_native_and_16_bit_elsewhere():
     ("mxfp6", 6 + 8 / 32, "fp6", "opencompute.org"),
     ("mxfp8", 8 + 8 / 32, "fp8", "opencompute.org"),
     ("fp8_block", 8 + 32 / (128 * 128), "fp8", "2412.19437"),
-    ("int4_g32", 4 + 16 / 32, "fp16", "compressed-tensors"),
+    ("int4_g32", 4 + 16 / 32, "fp16", "Kimi-K2.5"),
 ])
 def test_block_format_bits_from_their_layout(name, bits, compute, source):
     p = catalog.precisions([name])
@@ -355,3 +355,20 @@ def test_preset_whose_written_bits_disagree_with_its_groups_is_refused(edited_cs
     edited_csv("precisions.csv", PREC_ROWS + [dict(preset, name="bad-style", aliases="", groups="experts=mxfp4,rest=fp8")])
     with pytest.raises(RuntimeError, match="bad-style"):
         catalog.precision_table()
+
+
+def test_kimi_k2_style_matches_the_released_quantization_config():
+    """Kimi-K2.5 ships compressed-tensors int4, group 32, symmetric (no zero point), with attention, shared experts
+    and dense MLPs ignored: the preset is experts=int4_g32 (4 + 16/32 bits, bf16 scale), rest=bf16."""
+    import json
+    from pathlib import Path
+    cfg = json.loads((Path(__file__).parent / "data" / "hf_configs" / "moonshotai__Kimi-K2.5.json").read_text())
+    q = cfg.get("quantization_config") or cfg["text_config"]["quantization_config"]
+    w = q["config_groups"]["group_0"]["weights"]
+    assert (w["type"], w["symmetric"], w["strategy"]) == ("int", True, "group")
+    scale_bits = 16  # one bf16 scale per group; symmetric, so no zero point
+    p = catalog.precisions("kimi-k2-style")
+    assert p.expert_bits == w["num_bits"] + scale_bits / w["group_size"] == catalog.precisions("int4_g32").bits
+    assert p.bits == 16 and p.embed_bits == 16
+    assert any("self_attn" in i for i in q["ignore"]) and any("shared_experts" in i for i in q["ignore"])
+    assert "lm_head" in q["ignore"]
