@@ -195,3 +195,14 @@ def test_mixed_catalog_columns_vectorise():
     kv = memory.kv_cache_bytes(a, np.full(names.shape, 2048.0), 1, catalog.kv_precisions("fp16"))
     for i, n in enumerate(names[:10]):
         assert kv[i] == memory.kv_cache_bytes(catalog.models(n), 2048.0, 1, catalog.kv_precisions("fp16"))
+
+
+@pytest.mark.parametrize("name, published_gib", [("gpt-oss-120b", 60.8), ("gpt-oss-20b", 12.8)])
+def test_gpt_oss_checkpoint_size_with_mxfp4_experts(name, published_gib):
+    # OpenAI gpt-oss model card (arXiv:2508.10925) Table 1: checkpoint sizes 60.8 GiB and 12.8 GiB, with the
+    # MoE weights in MXFP4 and every other tensor in bf16. Reading the whole model as bf16 would say 2.5-4x more.
+    from udfs.core import api
+    got = float(api.weights_bytes(name, "gpt-oss-style")) / 2**30
+    assert abs(got - published_gib) / published_gib < 0.005, got
+    assert float(api.weights_bytes(name, "experts=mxfp4,rest=bf16")) == float(api.weights_bytes(name, "gpt-oss-style"))
+    assert float(api.weights_bytes(name, "bf16")) / 2**30 > 1.6 * published_gib
