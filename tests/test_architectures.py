@@ -206,3 +206,18 @@ def test_gpt_oss_checkpoint_size_with_mxfp4_experts(name, published_gib):
     assert abs(got - published_gib) / published_gib < 0.005, got
     assert float(api.weights_bytes(name, "experts=mxfp4,rest=bf16")) == float(api.weights_bytes(name, "gpt-oss-style"))
     assert float(api.weights_bytes(name, "bf16")) / 2**30 > 1.6 * published_gib
+
+
+DEFAULTS_DIR = os.path.join(HERE, "data", "hf_class_defaults")
+DEFAULT_COUNTS = json.load(open(os.path.join(DEFAULTS_DIR, "counts.json"), encoding="utf-8"))["counts"]
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_COUNTS))
+def test_family_rules_on_transformers_class_defaults(name):
+    """The default config of each supported family's transformers class, counted on the meta device: the
+    importer's per-family rules (norms, biases, q/k norms, MoE placement) beyond the released configs."""
+    with open(os.path.join(DEFAULTS_DIR, name), encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    got = int(params.total_params(hf_config.architecture_from_config(cfg, name)))
+    expected = DEFAULT_COUNTS[name]
+    assert abs(got - expected) <= 1e-6 * expected, (got, expected)  # Apertus: 2 xIELU scalars a layer apart

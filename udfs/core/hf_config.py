@@ -57,13 +57,15 @@ FAMILY_DEFAULTS = {
 }
 FAMILY_DEFAULTS["qwen3_5_text"] = FAMILY_DEFAULTS["qwen3_5_moe_text"] = FAMILY_DEFAULTS["qwen3_next"]
 # A multimodal wrapper's text model type, where its text_config does not name one.
-TEXT_MODEL_TYPE = {"llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral",
+TEXT_MODEL_TYPE = {"glm4v_moe": "glm4v_moe_text", "llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral",
                    "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text", "qwen3_vl": "qwen3_vl_text",
                    "qwen3_vl_moe": "qwen3_vl_moe_text", "llava": "llama"}
 DEEPSEEK_LIKE = {"deepseek_v2", "deepseek_v3", "kimi_k2", "deepseek_v32", "glm_moe_dsa", "kimi_vl"}
 LLAMA_LIKE = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "phi3", "deepseek", "gemma", "gemma2",
               "qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3_text", "llama4_text",
-              "gpt_oss", "glm4_moe", "minimax_m2", "ministral", "smollm3", "seed_oss"}
+              "gpt_oss", "glm4_moe", "minimax_m2", "ministral", "smollm3", "seed_oss", "olmo2", "olmo3", "olmoe",
+              "cohere2", "exaone4", "glm4", "granite", "granitemoe", "phimoe", "arcee", "apertus", "ernie4_5",
+              "ernie4_5_moe", "qwen2_vl", "qwen2_5_vl", "qwen2_vl_text", "qwen2_5_vl_text", "glm4v_moe_text"}
 HYBRIDS = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "jamba", "falcon_h1",
            "granitemoehybrid"}
 SUPPORTED = sorted(LLAMA_LIKE | DEEPSEEK_LIKE | HYBRIDS | set(TEXT_MODEL_TYPE) |
@@ -210,9 +212,29 @@ def _common(r: Reader, mt: str) -> dict:
     }
 
 
+# Families that are the Llama layout with a different name: their own key names and flags are read below.
+ALIAS = {"qwen2_vl": "qwen2", "qwen2_5_vl": "qwen2", "qwen2_vl_text": "qwen2", "qwen2_5_vl_text": "qwen2",
+         "glm4v_moe_text": "glm4_moe", "granite": "llama", "seed_oss": "llama", "smollm3": "llama"}
+
+
 def _llama_like(r: Reader, mt: str) -> dict:
+    mt = ALIAS.get(mt, mt)
     rec = _common(r, mt)
     L = rec["n_layers"]
+    if mt in ("olmo2", "olmo3", "olmoe"):  # q/k RMSNorm over the whole projection (OLMo 2)
+        rec.update(qk_norm=True, qk_norm_full_width=True)
+    if mt in ("exaone4", "apertus"):
+        rec["qk_norm"] = True
+    if mt == "cohere2":  # one LayerNorm (weight only) before the parallel attention and MLP
+        rec.update(norms_per_layer=1, norm_type="rmsnorm")
+    if mt == "glm4":  # GLM-4-0414: post-attention and post-MLP norms as well
+        rec["norms_per_layer"] = 4
+    if mt in ("arcee", "apertus"):  # ReLU^2 (Arcee) and xIELU (Apertus): up and down only
+        rec["ffn_type"] = "relu"
+    if mt in ("ernie4_5", "ernie4_5_moe"):
+        rec["qkv_bias"] = rec["o_bias"] = rec["mlp_bias"] = r.bool("use_bias", default=False)
+    if mt == "phimoe":
+        rec.update(norm_type="layernorm", o_bias=rec["qkv_bias"], lm_head_bias=r.bool("lm_head_bias", default=False))
     window = r.int("sliding_window", minimum=0)
     if mt in ("gemma", "gemma2", "gemma3_text"):
         rec["ffn_type"] = "geglu"
@@ -251,6 +273,19 @@ def _llama_like(r: Reader, mt: str) -> dict:
                    d_ff_expert=rec["d_ff"], attn_sinks=True, router_bias=True, mlp_bias=True,
                    o_bias=rec["qkv_bias"])  # gpt-oss: attention_bias covers q, k, v and o
         mlps = "E" * L
+    elif mt in ("granitemoe", "phimoe", "olmoe"):
+        E = r.need("num_local_experts", "num_experts")
+        rec.update(n_experts=E, experts_per_token=r.need("num_experts_per_tok"), d_ff_expert=rec["d_ff"])
+        mlps = "E" * L
+    elif mt == "ernie4_5_moe":
+        E = r.int("moe_num_experts", default=0)
+        start, end = r.int("moe_layer_start_index", default=0), r.int("moe_layer_end_index", default=L - 1)
+        every = r.int("moe_layer_interval", default=1, minimum=1)
+        shared = r.int("moe_num_shared_experts", default=0)
+        rec.update(n_experts=E, experts_per_token=r.need("moe_k"), d_ff_expert=r.need("moe_intermediate_size"),
+                   n_shared_experts=1 if shared else 0, d_ff_shared_expert=shared * r.need("moe_intermediate_size"),
+                   router_bias=True)  # ERNIE 4.5 keeps a per-expert score bias (moe_statics) per MoE layer
+        mlps = "".join("E" if E and start <= i <= end and (i - start) % every == 0 else "D" for i in range(L))
     elif mt == "minimax_m2":
         rec["qk_norm"] = r.bool("use_qk_norm", default=True)
         rec["qk_norm_full_width"] = r.text("qk_norm_type", default="per_layer") == "per_layer"
