@@ -221,3 +221,12 @@ def test_family_rules_on_transformers_class_defaults(name):
     got = int(params.total_params(hf_config.architecture_from_config(cfg, name)))
     expected = DEFAULT_COUNTS[name]
     assert abs(got - expected) <= 1e-6 * expected, (got, expected)  # Apertus: 2 xIELU scalars a layer apart
+
+
+@pytest.mark.parametrize("name", ["google__gemma-3-4b-it.json", "google__gemma-3-27b-it.json"])
+def test_gemma3_vision_tower_counted_apart(name):
+    rec = hf_config.record_from_config(_config(name), name)
+    assert rec["vision_params"] == REFERENCE[name]["vision_params"]
+    a = _arch(name)
+    assert int(a.vision_params) == REFERENCE[name]["vision_params"]
+    assert int(params.total_params(a)) == REFERENCE[name]["causal_lm_params"]  # the language model alone

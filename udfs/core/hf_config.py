@@ -535,6 +535,21 @@ def _text_part(cfg: dict) -> tuple[dict, str, dict | None]:
     return cfg, mt, None
 
 
+def _siglip_vision_params(v: dict, text_width: int) -> int | None:
+    """Gemma 3's SigLIP vision tower and projector, where the config gives its sizes (transformers
+    SiglipVisionModel without the pooling head + Gemma3MultiModalProjector):
+    patch conv 3*p*p*h + h, positions (image/p)^2*h, per layer 4*(h*h + h) + 2*h*f + f + h + 4*h (two
+    LayerNorms), post LayerNorm 2*h; projector h*text_width + h (soft-embedding RMSNorm)."""
+    r = Reader(v, {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "image_size": 224,
+                   "patch_size": 16, "num_channels": 3})
+    if v.get("vision_use_head"):
+        return None
+    h, f, n = r.need("hidden_size"), r.need("intermediate_size"), r.need("num_hidden_layers")
+    p, image, c = r.need("patch_size"), r.need("image_size"), r.need("num_channels")
+    per_layer = 4 * (h * h + h) + 2 * h * f + f + h + 4 * h
+    return c * p * p * h + h + (image // p) ** 2 * h + n * per_layer + 2 * h + h * text_width + h
+
+
 def record_from_config(cfg: dict, name: str = "config.json") -> dict:
     """Model record (models.csv fields) from a parsed config.json (flat or with a nested text_config)."""
     if not isinstance(cfg, dict):
@@ -564,6 +579,11 @@ def record_from_config(cfg: dict, name: str = "config.json") -> dict:
     rec["name"] = name
     rec["vision_note"] = ("no vision tower" if vision is None else
                           "vision tower present in the config and not counted in params")
+    if vision is not None and vision.get("model_type") == "siglip_vision_model" and mt == "gemma3_text":
+        count = _siglip_vision_params(vision, rec["d_model"])
+        if count:
+            rec["vision_params"] = count
+            rec["vision_note"] = "vision tower and projector counted apart (vision_params), not in params"
     return rec
 
 
