@@ -428,9 +428,9 @@ def _hybrid(r: Reader, mt: str) -> dict:
         _mamba2_fields(r, rec, {"heads": ("mamba_n_heads",), "head_dim": ("mamba_d_head",),
                                 "state": ("mamba_d_state",), "groups": ("mamba_n_groups",), "kernel": ("mamba_d_conv",),
                                 "conv_bias": ("mamba_conv_bias",), "proj_bias": ("mamba_proj_bias",)})
+        # transformers FalconH1Mixer: inner width mamba_d_ssm, or mamba_expand x hidden_size when unset
         d_ssm = r.int("mamba_d_ssm", minimum=1)
-        if d_ssm is not None:
-            rec["mamba_d_inner"] = d_ssm
+        rec["mamba_d_inner"] = d_ssm if d_ssm is not None else r.need("mamba_expand") * rec["d_model"]
         rec["mamba_norm"] = r.bool("mamba_rms_norm", default=False)
         rec["qkv_bias"] = rec["o_bias"] = r.bool("attention_bias", "projectors_bias", default=False)
     else:  # granitemoehybrid
