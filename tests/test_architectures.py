@@ -19,7 +19,6 @@ CONFIGS = os.path.join(HERE, "data", "hf_configs")
 REFERENCE = json.load(open(os.path.join(CONFIGS, "reference_counts.json"), encoding="utf-8"))["models"]
 # Families whose released configs we transcribed but do not import yet: each must be refused clearly.
 NOT_YET = {
-    "gemma4_text": "Gemma 4 (2026): shared K=V global layers, per-layer input embeddings",
     "mimo_v2_flash": "MiMo-V2-Flash (2026): per-layer-kind head counts and head dims",
     "deepseek_v4": "DeepSeek-V4 (2026): compressed/sparse attention (compress_ratios), hyper-connections (hc_mult), "
                    "grouped low-rank output (o_lora_rank)",
@@ -80,6 +79,14 @@ def test_mla_kv_is_latent_plus_rope_per_layer(context):
     assert kv_bytes("moonshotai__Kimi-K2-Instruct.json", context) == 61 * 576 * context * 2
     # DeepSeek-V3.2 also caches the sparse-attention indexer key (index_head_dim 128) per token and layer.
     assert kv_bytes("deepseek-ai__DeepSeek-V3.2.json", context) == 61 * (576 + 128) * context * 2
+
+
+@pytest.mark.parametrize("context", [1, 100, 128, 129, 4096, 131072])
+def test_gemma4_global_layers_have_their_own_kv_shape(context):
+    # gemma-4-26B-A4B: 25 sliding layers (window 1024) with 8 KV heads of 256, 5 global layers with 2 KV heads
+    # of 512 (K shared as V in the weights; both cached, as transformers' cache stores them).
+    expected = 25 * 2 * 8 * 256 * min(context, 1024) * 2 + 5 * 2 * 2 * 512 * context * 2
+    assert kv_bytes("google__gemma-4-26B-A4B.json", context) == expected
 
 
 @pytest.mark.parametrize("context", [1, 100, 128, 129, 4096, 131072])

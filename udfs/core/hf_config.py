@@ -57,7 +57,7 @@ FAMILY_DEFAULTS = {
 }
 FAMILY_DEFAULTS["qwen3_5_text"] = FAMILY_DEFAULTS["qwen3_5_moe_text"] = FAMILY_DEFAULTS["qwen3_next"]
 # A multimodal wrapper's text model type, where its text_config does not name one.
-TEXT_MODEL_TYPE = {"glm4v_moe": "glm4v_moe_text", "llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral",
+TEXT_MODEL_TYPE = {"gemma4": "gemma4_text", "glm4v_moe": "glm4v_moe_text", "llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral",
                    "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text", "qwen3_vl": "qwen3_vl_text",
                    "qwen3_vl_moe": "qwen3_vl_moe_text", "llava": "llama"}
 DEEPSEEK_LIKE = {"deepseek_v2", "deepseek_v3", "kimi_k2", "deepseek_v32", "glm_moe_dsa", "kimi_vl"}
@@ -65,7 +65,7 @@ LLAMA_LIKE = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "phi3", "deep
               "qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3_text", "llama4_text",
               "gpt_oss", "glm4_moe", "minimax_m2", "ministral", "smollm3", "seed_oss", "olmo2", "olmo3", "olmoe",
               "cohere2", "exaone4", "glm4", "granite", "granitemoe", "phimoe", "arcee", "apertus", "ernie4_5",
-              "ernie4_5_moe", "qwen2_vl", "qwen2_5_vl", "qwen2_vl_text", "qwen2_5_vl_text", "glm4v_moe_text"}
+              "ernie4_5_moe", "gemma4_text", "qwen2_vl", "qwen2_5_vl", "qwen2_vl_text", "qwen2_5_vl_text", "glm4v_moe_text"}
 HYBRIDS = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "jamba", "falcon_h1",
            "granitemoehybrid"}
 SUPPORTED = sorted(LLAMA_LIKE | DEEPSEEK_LIKE | HYBRIDS | set(TEXT_MODEL_TYPE) |
@@ -236,7 +236,7 @@ def _llama_like(r: Reader, mt: str) -> dict:
     if mt == "phimoe":
         rec.update(norm_type="layernorm", o_bias=rec["qkv_bias"], lm_head_bias=r.bool("lm_head_bias", default=False))
     window = r.int("sliding_window", minimum=0)
-    if mt in ("gemma", "gemma2", "gemma3_text"):
+    if mt in ("gemma", "gemma2", "gemma3_text", "gemma4_text"):
         rec["ffn_type"] = "geglu"
         rec["norms_per_layer"] = 2 if mt == "gemma" else 4
     if mt in ("qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3_text", "minimax_m2"):
@@ -294,10 +294,31 @@ def _llama_like(r: Reader, mt: str) -> dict:
         mlps = "E" * L
     elif mt == "llama4_text":
         mixers, mlps = _llama4(r, rec, L)
+    elif mt == "gemma4_text":
+        mlps = _gemma4(r, rec, L)
     if window:
         rec["sliding_window"] = window
     rec.update(mixer_pattern=layers.compress(mixers), mlp_pattern=layers.compress(mlps))
     return rec
+
+
+def _gemma4(r: Reader, rec: dict, L: int) -> str:
+    """Gemma 4: global layers with their own head width and KV heads (K shared as V), q/k norms, and a
+    dense MLP in parallel with a mixture of experts (enable_moe_block) whose router has two scale vectors."""
+    for key in ("hidden_size_per_layer_input", "num_kv_shared_layers"):
+        if r.int(key, default=0):
+            raise ScalesheetError("config", f"{key} > 0 (Gemma 4 per-layer inputs / shared KV layers) is not "
+                                            "supported yet")
+    rec.update(qk_norm=True, tied_embeddings=r.bool("tie_word_embeddings", default=True),
+               global_head_dim=r.int("global_head_dim", default=rec["head_dim"], minimum=1),
+               global_kv_heads=r.int("num_global_key_value_heads", default=rec["n_kv_heads"], minimum=1),
+               global_k_eq_v=r.bool("attention_k_eq_v", default=False))
+    if not r.bool("enable_moe_block", default=False):
+        return "D" * L
+    rec.update(n_experts=r.need("num_experts"), experts_per_token=r.need("top_k_experts", "num_experts_per_tok"),
+               d_ff_expert=r.need("moe_intermediate_size"), router_scales=True,
+               norms_per_layer=7)  # + post_feedforward_layernorm_1/_2 and pre_feedforward_layernorm_2
+    return "B" * L
 
 
 def _first_k_dense(r: Reader, L: int) -> str:
