@@ -140,14 +140,20 @@ def build(wb) -> None:
                              ("committed_3y_discount", "br_c3_discount", "3-year committed discount"),
                              ("spot_discount", "br_spot_discount", "Spot (interruptible) discount")]:
         w.input(label, name, _fin(key), "fraction off on-demand",
-                _src(key) + ". Until the GPUs sheet has committed/spot columns", PCT,
+                _src(key) + "; used when no override is given below", PCT,
                 number_validation(0, 0.99, label))
-    w.calc("1-year committed price", "=br_od_price*(1-br_c1_discount)", "USD/GPU-hour", "Paid for every hour",
-           MONEY2, name="br_c1_price")
-    w.calc("3-year committed price", "=br_od_price*(1-br_c3_discount)", "USD/GPU-hour", "Paid for every hour",
-           MONEY2, name="br_c3_price")
-    w.calc("Spot price", "=br_od_price*(1-br_spot_discount)", "USD/GPU-hour", "Can be reclaimed at short notice",
-           MONEY2, name="br_spot_price")
+    for label, field, disc, name in [("1-year committed", "cloud_1y_usd_per_hour", "br_c1_discount", "br_c1"),
+                                     ("3-year committed", "cloud_3y_usd_per_hour", "br_c3_discount", "br_c3"),
+                                     ("Spot", "spot_usd_per_hour", "br_spot_discount", "br_spot")]:
+        cat = gpu_field("br_gpu", field)
+        w.calc(f"{label} price in the GPUs sheet", f'=IF(LEN({cat})=0,"not catalogued",{cat})', "USD/GPU-hour",
+               "Catalog (dated; its provider may differ from the on-demand price's: see the GPUs sheet source)",
+               MONEY2)
+        w.input(f"{label} price override (blank = on-demand x (1 - discount))", f"{name}_override", None,
+                "USD/GPU-hour", "Your quote, or the catalog price above", MONEY2, _optional_number(0, 1e6, "Price"))
+        w.calc(f"{label} price used", f"=IF(ISBLANK({name}_override),br_od_price*(1-{disc}),{name}_override)",
+               "USD/GPU-hour", "Paid for every hour" if "committed" in label else "Can be reclaimed at short notice",
+               MONEY2, name=f"{name}_price")
     w.input("Rented replicas always on", "br_min_on", 1, "replicas",
             "Assumption: a rented-only service keeps this many replicas up around the clock so requests never wait "
             "for a cold start; load above them is rented per busy hour", COUNT,
@@ -635,13 +641,13 @@ def _tornado(w: Writer) -> None:
         "energy_full": "=br_kw*br_pue*eng_hours_per_month*{energy}{r}",
         "mtok_od": "={od}{r}*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
         "mtok_api": "=(br_input_tokens*{api_in}{r}+br_output_tokens*{api_out}{r})/br_context",
-        "mtok_spot": "={od}{r}*(1-br_spot_discount)*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
+        "mtok_spot": "={spot_month}{r}/eng_hours_per_month*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
         "burst": "=MIN(IF(br_serverless,{mtok_od}{r},{mtok_api}{r}),{mtok_api}{r},"
                  "IF(br_allow_spot,{mtok_spot}{r},{mtok_api}{r}))",
-        "c1_fixed": "={od}{r}*(1-br_c1_discount)*eng_hours_per_month",
-        "c3_fixed": "={od}{r}*(1-br_c3_discount)*eng_hours_per_month",
+        "c1_fixed": "=br_c1_price*{od}{r}/br_od_price*eng_hours_per_month",
+        "c3_fixed": "=br_c3_price*{od}{r}/br_od_price*eng_hours_per_month",
         "od_month": "={od}{r}*eng_hours_per_month",
-        "spot_month": "={od}{r}*(1-br_spot_discount)*eng_hours_per_month",
+        "spot_month": "=br_spot_price*{od}{r}/br_od_price*eng_hours_per_month",
         "pv_owned": f"=PLAN_FLEET_PV({fleet},{{capex}}{{r}},{{fixed}}{{r}},{{energy_full}}{{r}},{{burst}}{{r}},"
                     "{rate}{r},br_all_base,br_residual,br_life)",
         "pv_c1": f"=PLAN_FLEET_PV({fleet},br_no_base,{{c1_fixed}}{{r}},br_no_base,{{burst}}{{r}},{{rate}}{{r}})",
