@@ -394,8 +394,8 @@ __all__ = sorted(name for name, obj in list(globals().items()) if name.isupper()
 
 # ------------------------------------------------------------------------ buy, rent or API (economics)
 DOC.update({
-    "power_kw": "Power draw in kW. For owned-GPU costs: the GPU with its share of the server at full load (e.g. "
-                "0.7 kW TDP x 1.82 server factor = 1.27 kW for an H100 in a DGX). Blank = 0 where optional.",
+    "power_kw_owned": "IT power of the GPU with its share of the server at full load, kW (e.g. 0.7 kW TDP x 1.82 "
+                      "server factor = 1.274 kW for an H100 in a DGX), >= 0.",
     "utilisation": "Share of the month the GPU is busy, 0-1 (energy scales with it). Blank = 1.",
     "pue": "Power usage effectiveness, >= 1 (facility / IT power). Blank = 1.58 (Uptime Institute 2023 average).",
     "colo_per_kw_month": "Colocation rent per kW of IT power per month (currency). Blank = 163.44 USD (CBRE North "
@@ -468,7 +468,8 @@ def _fin_args():
             Arg("staff_per_gpu_month", "number", 0.0, V.MONEY)]
 
 
-_FIN_DOCS = dict(DOC, energy_price_per_kwh=DOC["energy_price_per_kwh_fin"], part=DOC["owned_part"])
+_FIN_DOCS = dict(DOC, energy_price_per_kwh=DOC["energy_price_per_kwh_fin"], part=DOC["owned_part"],
+                 power_kw=DOC["power_kw_owned"])
 
 
 def _owned(purchase_price, power_kw, utilisation, pue, energy_price_per_kwh, colo_per_kw_month, maintenance_share,
