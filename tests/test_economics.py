@@ -338,6 +338,12 @@ def test_worked_example_by_hand(sheet):
     api_pv = sum(50e6 * 1.08 ** (m - 1) * 730 / 24 / 1e6 * 0.71 / (1 + n["rate_m"]) ** m for m in range(1, 37))
     assert named(sheet, "br_pv_hosted_api") == pytest.approx(api_pv, rel=1e-9)
     assert n["rate_m"] == pytest.approx(1.1 ** (1 / 12) - 1)
+    own = economics.fleet_plan(50e6, 0.08, 2, 36, n["tokps"], n["gpr"], 1, capex, dep * 0 + n["fixed"],
+                               energy_full, n["mtok_burst"], 0.1)
+    assert own["gpus"][0] == 4 and own["gpus"][-1] == 10          # (1 + 1 spare) x 2, then (4 + 1) x 2
+    weighted = float(np.sum(own["utilisation"] * own["gpus"]) / np.sum(own["gpus"]))
+    assert named(sheet, "br_owned_util") == pytest.approx(weighted, rel=1e-9)
+    assert own["utilisation"][0] == pytest.approx(50e6 / 86400 / (2 * n["tokps"]), rel=1e-12)
 
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

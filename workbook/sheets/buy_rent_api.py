@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -56,7 +55,7 @@ def _optional_number(lo, hi, what) -> DataValidation:
 
 
 def build(wb) -> None:
-    w = Writer(wb, TITLE, widths={"A": 50, "B": 16, "C": 18, "D": 100})
+    w = Writer(wb, TITLE, widths={"A": 50, "B": 16, "C": 18, "D": 40, "E": 16, "F": 16})
     ws = w.ws
     w.heading("Buy, rent or API: the cheapest way to serve a growing demand",
               "Orange cells are inputs (defaults dated and sourced in the notes); every other number is a formula. "
@@ -411,8 +410,8 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
            "month", "First month from which the cumulative saving stays >= 0", COUNT, name="br_payback", output=True)
     w.calc("Owned GPUs at the end", f"=INDEX({rng('gpus_Owned')},br_horizon)", "GPUs", "Including the reserve",
            COUNT)
-    w.calc("Average utilisation of the owned fleet", f"=SUMPRODUCT({rng('util_Owned')},{rng('gpus_Owned')})/"
-           f"SUM({rng('gpus_Owned')})", "fraction", "GPU-month weighted; compare with the break-even above", PCT,
+    w.calc("Average utilisation of the owned fleet", f"=SUMPRODUCT({rng('util_Owned')},{rng('gpus_Owned')},"
+           f"{rng('on')})/SUMPRODUCT({rng('gpus_Owned')},{rng('on')})", "fraction", "GPU-month weighted; compare with the break-even above", PCT,
            name="br_owned_util")
 
     # ------------------------------------------------------------------ lifecycle (seed 000)
@@ -479,6 +478,8 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
         col = ws[f"{c}{table_hdr}"].column
         chart.add_data(Reference(ws, min_col=col, min_row=table_hdr, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    for series in chart.series:
+        series.smooth = False
     chart.height, chart.width = 12, 30
     chart.x_axis.delete = False
     chart.y_axis.delete = False
@@ -697,7 +698,6 @@ def _tornado(w: Writer) -> None:
     w.row = t_last + 1
     w.calc("NPV of owning at base (workings)", f"=br_tornado_base", "USD", "Equals the Excel NPV above", MONEY,
            name="br_tornado_base_shown")
-    w.row = high_first + n + 1
     w.calc("Driver that moves the NPV most", f"=INDEX($A${t_first}:$A${t_last},MATCH(MAX($F${t_first}:$F${t_last}),"
            f"$F${t_first}:$F${t_last},0))", "", "Largest swing between its low and high", "General", output=True,
            name="br_top_driver")
@@ -716,11 +716,9 @@ def _tornado(w: Writer) -> None:
     chart.y_axis.delete = False
     chart.x_axis.tickLblPos = "low"
     chart.x_axis.scaling.orientation = "maxMin"
-    chart.dataLabels = DataLabelList()
-    chart.dataLabels.showVal = False
     chart.legend.position = "b"
     chart.height, chart.width = 9, 22
     w.row += 1
     ws.add_chart(chart, f"A{w.row}")
-    w.row += 19
+    w.row = max(w.row + 24, high_first + n + 1)
     _ = string
