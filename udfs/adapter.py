@@ -415,6 +415,24 @@ def plans() -> dict:
     return _PLANS
 
 
+_DISPATCH: dict = {}
+
+
+def _plan_for(core, args):
+    """The plan answering ``core`` for these arguments (every argument it needs given), else None."""
+    key = (core, *args)
+    try:
+        return _DISPATCH[key]
+    except KeyError:
+        plan = plans().get(core)
+        if plan is not None and not {*plan.records, *plan.numbers} <= {a.name for a in args}:
+            plan = None
+        if len(_DISPATCH) > 4096:
+            _DISPATCH.clear()
+        _DISPATCH[key] = plan
+        return plan
+
+
 def clear_caches() -> None:
     """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
     _scalar_memo.clear()
@@ -559,7 +577,7 @@ def _scalar(core, args, vals, scale, kind):
             if type(v) is str and v.startswith("#"):
                 return _GENERIC
             kw[arg.name] = arg.parse(default_of(arg) if is_blank(v) and arg.default is not REQUIRED else v)
-    plan = plans().get(core)
+    plan = _plan_for(core, args)
     if plan is not None:
         out = plan.scalar(kw, keys)
     else:
@@ -627,7 +645,7 @@ def _evaluate(core, args, values, scale, kind):
             bad |= cell_bad
         flats[name] = (_fit(vals, shape, vals.flat[0]).ravel(), table)
 
-    plan = plans().get(core)
+    plan = _plan_for(core, args)
 
     def call_args(idx):
         out = dict(fixed)

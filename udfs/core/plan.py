@@ -1,7 +1,291 @@
-"""Per-combination constants for the hot Excel functions (filled in after the per-layer core lands)."""
+"""Per-combination plans of the hot questions: what depends only on the (model, precision, KV precision, GPU)
+combination is computed once by the core's own functions and kept; each cell then adds, in a few float
+operations, what depends on its numbers (context, batch, GPU count).
 
-PLANS: dict = {}
+Why: a spreadsheet asks the same few combinations thousands of times with different contexts and batches.
+The plain core path rebuilds a model record per cell (27 fields) and recomputes the parameter breakdown;
+a plan does that once per combination (cached by catalog position for the life of the process) and, for a
+column, once per distinct combination of the column, with only row-sized arrays of the numbers and of the
+few constants a formula needs.
+
+The row formulas below restate, for the part that varies per cell, the core's own formulas
+(memory.inference_breakdown, sizing.gpus_needed, speed.decode_step_s). tests/test_plan.py proves with
+hypothesis that every plan equals the plain core path (``udfs.core.api``) within 1e-12 relative over
+random catalog models, precisions, KV precisions, GPUs, contexts, batches and GPU counts, and that the scalar
+and the column form of a plan give bit-identical results (Excel's cell-by-cell and range answers agree).
+
+Each row formula is written once, for Python floats and numpy arrays alike (``xp`` supplies min, max and
+ceil); powers and logarithms, whose last bit may differ between ``math`` and numpy's vector loops, are
+evaluated per distinct value with the same Python expression in both forms.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import api, memory, params, sizing, speed, training
+from .catalog import assumption
+from .units import BITS_PER_BYTE, GB
+
+
+class _Scalar:
+    """Operations on one cell's Python floats."""
+
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+
+    @staticmethod
+    def ceil(x):
+        return float(math.ceil(x))
+
+    @staticmethod
+    def scaling(c, gpus):
+        return _scaling(gpus)
+
+    @staticmethod
+    def untouched(c, batch):
+        return _untouched(c["moe"], c["expert_share"], batch)
+
+
+class _Array:
+    """Operations on a column's arrays; per-distinct-value parts use the scalar expressions."""
+
+    minimum = staticmethod(np.minimum)
+    maximum = staticmethod(np.maximum)
+    ceil = staticmethod(np.ceil)
+
+    def __init__(self, inverse, per_combo):
+        self.inverse, self.per_combo = inverse, per_combo
+
+    @staticmethod
+    def scaling(c, gpus):
+        u, inv = np.unique(gpus, return_inverse=True)
+        return np.array([_scaling(float(x)) for x in u])[inv.reshape(-1)]
+
+    def untouched(self, c, batch):
+        moe = self.per_combo["moe"]
+        if not moe.any():
+            return np.zeros(len(self.inverse))
+        share = self.per_combo["expert_share"]
+        bu, binv = np.unique(batch, return_inverse=True)
+        pair = self.inverse.astype(np.int64) * len(bu) + binv.reshape(-1)
+        pu, pinv = np.unique(pair, return_inverse=True)
+        nb = len(bu)
+        vals = np.array([_untouched(float(moe[p // nb]), float(share[p // nb]), float(bu[p % nb]))
+                         for p in pu.tolist()])
+        return vals[pinv.reshape(-1)]
+
+
+SCALAR = _Scalar()
+
+
+class Plan:
+    """One question as constants per combination (``constants``) plus a row formula (``row``).
+
+    ``records``: the catalog arguments the constants depend on; ``numbers``: the numeric arguments the row
+    formula takes, in order. ``row(c, *numbers, xp=...)`` gets the constants ``c`` (floats, or arrays over
+    rows) and ``xp``, the operations for floats (SCALAR) or for a column's arrays.
+    """
+
+    def __init__(self, name, records, numbers, constants, row):
+        self.name, self.records, self.numbers = name, records, numbers
+        self.constants, self.row = constants, row
+        self._cache: dict = {}
+
+    def __repr__(self):
+        return f"Plan({self.name})"
+
+    def scalar(self, kw: dict, keys: dict):
+        """One cell: ``kw`` maps argument names to 0-d records and floats; ``keys`` the records' catalog keys."""
+        key = tuple([keys.get(n) for n in self.records])
+        c = self._cache.get(key)
+        if c is None:
+            arrays = self.constants(**{n: kw[n] for n in self.records})
+            c = {k: float(v) for k, v in arrays.items()}
+            if None not in key:
+                if len(self._cache) > 100_000:
+                    self._cache.clear()
+                self._cache[key] = c
+        return self.row(c, *[kw[n] for n in self.numbers], xp=SCALAR)
+
+    def column(self, columns: dict, fixed: dict):
+        """Cells of a range: ``columns`` maps names to (per-cell codes, table of distinct records) for catalog
+        arguments and (per-cell floats, None) for numbers; ``fixed`` maps names to one custom 0-d record."""
+        codes, tables = [], []
+        n = None
+        for name in self.records:
+            if name in fixed:
+                codes.append(None)
+                tables.append(fixed[name])
+            else:
+                flat, table = columns[name]
+                codes.append(np.asarray(flat, dtype=np.intp))
+                tables.append(table)
+                n = len(flat)
+        numbers = [np.asarray(columns[name][0], dtype=np.float64) for name in self.numbers]
+        if n is None:
+            n = len(numbers[0]) if numbers else 1
+        combo, records = _combinations(codes, tables, n)
+        arrays = self.constants(**dict(zip(self.records, records)))
+        k = len(combo.uniques)
+        c = {name: (_gather(np.broadcast_to(np.asarray(v, dtype=np.float64), (k,)), combo.inverse)
+                    if np.ndim(v) else float(v)) for name, v in arrays.items()}
+        xp = _Array(combo.inverse, {name: np.broadcast_to(np.asarray(v, dtype=np.float64), (k,))
+                                    for name, v in arrays.items()})
+        return self.row(c, *numbers, xp=xp)
+
+    def clear(self):
+        self._cache.clear()
+
+
+class _Combos:
+    __slots__ = ("uniques", "inverse")
+
+    def __init__(self, uniques, inverse):
+        self.uniques, self.inverse = uniques, inverse
+
+
+def _combinations(codes, tables, n):
+    """Distinct combinations of the catalog codes of a column and, per argument, their records."""
+    sizes = [1 if c is None else int(len(t.name)) for c, t in zip(codes, tables)]
+    combo = np.zeros(n, dtype=np.int64)
+    for c, size in zip(codes, sizes):
+        combo *= size
+        if c is not None:
+            combo += c
+    total = math.prod(sizes)
+    if total <= max(4 * n, 1 << 16):
+        present = np.zeros(total, dtype=bool)
+        present[combo] = True
+        uniques = np.flatnonzero(present)
+        remap = np.empty(total, dtype=np.intp)
+        remap[uniques] = np.arange(len(uniques))
+        inverse = remap[combo]
+    else:
+        uniques, inverse = np.unique(combo, return_inverse=True)
+    records, rest = [], uniques.copy()
+    parts = []
+    for size in reversed(sizes):
+        parts.append(rest % size)
+        rest //= size
+    parts.reverse()
+    for c, table, part in zip(codes, tables, parts):
+        records.append(table if c is None else table.take(part))
+    return _Combos(uniques, inverse), records
+
+
+def _gather(values, inverse):
+    return values[inverse]
+
+
+_SCALING: dict = {}
+
+
+def _scaling(gpus: float) -> float:
+    """GPUs x scaling efficiency (speed._rates), by the core, once per distinct GPU count."""
+    s = _SCALING.get(gpus)
+    if s is None:
+        s = _SCALING[gpus] = float(gpus * speed.scaling_efficiency(gpus))
+    return s
+
+
+def _untouched(moe: float, share: float, batch: float) -> float:
+    """Fraction of the routed experts' bytes no token of a batch reads (speed.decode_weight_bytes_touched)."""
+    touched = 1 - (1 - share) ** batch if moe > 0 else 1.0
+    return 1 - touched
+
+
+# ------------------------------------------------------------------------------------------ memory
+def _memory_constants(model, precision, kv_precision):
+    a, p, kv = model, precision, kv_precision
+    return {
+        "weights": memory.weight_bytes(a, p),
+        "full_layers": a.n_layers - a.sliding_window_layers,
+        "window_layers": a.sliding_window_layers,
+        "window": np.where(a.sliding_window > 0, a.sliding_window, np.inf),
+        "kv_per_token_layer": 2 * a.n_kv_heads * a.head_dim * (kv.bits / BITS_PER_BYTE),
+        "working_set": memory.activation_working_set_per_token(a),
+        "vocab": a.vocab_size,
+        "chunk": assumption("prefill_chunk_tokens"),
+        "activation_bytes": assumption("activation_bytes"),
+        "logit_bytes": assumption("logit_bytes"),
+        "overhead": memory.runtime_overhead_bytes(1),
+    }
+
+
+def _cached_tokens(c, context, xp):
+    """memory.cached_tokens_per_sequence."""
+    return c["full_layers"] * context + c["window_layers"] * xp.minimum(context, c["window"])
+
+
+def _kv_bytes(c, context, batch, xp):
+    """memory.kv_cache_bytes."""
+    return batch * _cached_tokens(c, context, xp) * c["kv_per_token_layer"]
+
+
+def _model_bytes(c, context, batch, xp):
+    """memory.model_bytes: weights + KV cache + activations (memory.inference_activation_bytes)."""
+    tokens = xp.minimum(batch * xp.maximum(context, 1.0), c["chunk"])
+    activations = tokens * c["working_set"] * c["activation_bytes"] + batch * c["vocab"] * c["logit_bytes"]
+    return c["weights"] + _kv_bytes(c, context, batch, xp) + activations
+
+
+def _vram_row(c, context, batch, *, xp):
+    return _model_bytes(c, context, batch, xp) + c["overhead"]
+
+
+def _gpus_constants(model, gpu, precision, kv_precision):
+    out = _memory_constants(model, precision, kv_precision)
+    out["usable"] = sizing.usable_bytes_per_gpu(gpu)
+    return out
+
+
+def _gpus_row(c, context, batch, *, xp):
+    return xp.maximum(xp.ceil(_model_bytes(c, context, batch, xp) / c["usable"]), 1.0)
+
+
+# ------------------------------------------------------------------------------------------ decode
+def _decode_constants(model, gpu, precision, kv_precision):
+    a, p = model, precision
+    out = _memory_constants(a, p, kv_precision)
+    out.update({
+        "compute_rate": training.peak_flops(gpu, p) * assumption("decode_compute_efficiency"),
+        "byte_rate": gpu.bandwidth_gb_s * GB * assumption("decode_bandwidth_efficiency"),
+        "matmul_flops": 2 * params.matmul_params(a),
+        "attention_flops": 4 * a.d_attn,
+        "routed_bytes": params.param_breakdown(a)["mlp/routed_experts"] * p.bits / 8,
+        "moe": np.where(a.n_experts > 0, 1.0, 0.0),
+        "expert_share": a.experts_per_token / np.maximum(a.n_experts, 1),
+    })
+    return out
+
+
+def _decode_row(c, context, batch, gpus, *, xp):
+    """speed.decode_tokens_per_s: batch / max(compute time, bytes read / bandwidth) of one step."""
+    scale = xp.scaling(c, gpus)
+    flop_s = c["compute_rate"] * scale
+    byte_s = c["byte_rate"] * scale
+    flops_per_token = c["matmul_flops"] + c["attention_flops"] * _cached_tokens(c, context, xp)
+    compute = batch * flops_per_token / flop_s
+    weights_read = c["weights"] - c["routed_bytes"] * xp.untouched(c, batch)
+    bytes_read = weights_read + _kv_bytes(c, context, batch, xp)
+    return batch / xp.maximum(compute, bytes_read / byte_s)
+
+
+VRAM = Plan("infer_vram_bytes", ("model", "precision", "kv_precision"), ("context", "batch"),
+            _memory_constants, _vram_row)
+GPUS_NEEDED = Plan("gpus_needed", ("model", "gpu", "precision", "kv_precision"), ("context", "batch"),
+                   _gpus_constants, _gpus_row)
+DECODE = Plan("decode_tokps", ("model", "gpu", "precision", "kv_precision"), ("context", "batch", "gpus"),
+              _decode_constants, _decode_row)
+
+# The core function each plan answers for (the adapter looks plans up by the function a UDF evaluates).
+PLANS = {api.infer_vram_bytes: VRAM, api.gpus_needed: GPUS_NEEDED, api.decode_tokps: DECODE}
 
 
 def clear_caches() -> None:
-    pass
+    for plan in PLANS.values():
+        plan.clear()
+    _SCALING.clear()
