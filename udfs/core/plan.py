@@ -9,7 +9,9 @@ column, once per distinct combination of the column, with only row-sized arrays 
 few constants a formula needs.
 
 The row formulas below restate, for the part that varies per cell, the core's own formulas
-(memory.inference_breakdown, sizing.gpus_needed, speed.decode_step_s). tests/test_plan.py proves with
+(memory.inference_breakdown, sizing.gpus_needed, speed.decode_step_s), from the per-model quantities the
+core exposes (memory.kv_elements_per_token, span_limits, state_elements_per_sequence,
+flops.attention_flops_per_pair, params.matmul_params, ...). tests/test_plan.py proves with
 hypothesis that every plan equals the plain core path (``udfs.core.api``) within 1e-12 relative over
 random catalog models, precisions, KV precisions, GPUs, contexts, batches and GPU counts, and that the scalar
 and the column form of a plan give bit-identical results (Excel's cell-by-cell and range answers agree).
@@ -25,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import api, memory, params, sizing, speed, training
+from . import api, flops, memory, params, sizing, speed, training
 from .catalog import assumption
 from .units import BITS_PER_BYTE, GB
 
@@ -198,14 +200,19 @@ def _untouched(moe: float, share: float, batch: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------ memory
+SPANS = ("full", "window", "chunk")  # memory.kv_elements_per_token / span_limits, in the core's order
+
+
 def _memory_constants(model, precision, kv_precision):
     a, p, kv = model, precision, kv_precision
-    return {
+    elements, limits = memory.kv_elements_per_token(a), memory.span_limits(a)
+    if tuple(elements) != SPANS or tuple(limits) != SPANS:
+        raise RuntimeError("plan: the core's KV spans changed; update udfs/core/plan.py")
+    out = {
         "weights": memory.weight_bytes(a, p),
-        "full_layers": a.n_layers - a.sliding_window_layers,
-        "window_layers": a.sliding_window_layers,
-        "window": np.where(a.sliding_window > 0, a.sliding_window, np.inf),
-        "kv_per_token_layer": 2 * a.n_kv_heads * a.head_dim * (kv.bits / BITS_PER_BYTE),
+        "kv_bits": kv.bits,
+        "state_elements": memory.state_elements_per_sequence(a),
+        "state_bits": assumption("state_bits"),
         "working_set": memory.activation_working_set_per_token(a),
         "vocab": a.vocab_size,
         "chunk": assumption("prefill_chunk_tokens"),
@@ -213,23 +220,30 @@ def _memory_constants(model, precision, kv_precision):
         "logit_bytes": assumption("logit_bytes"),
         "overhead": memory.runtime_overhead_bytes(1),
     }
+    for span in SPANS:
+        out["kv_" + span] = elements[span]
+        out["limit_" + span] = limits[span]
+    return out
 
 
-def _cached_tokens(c, context, xp):
-    """memory.cached_tokens_per_sequence."""
-    return c["full_layers"] * context + c["window_layers"] * xp.minimum(context, c["window"])
+def _per_span(c, prefix, context, xp):
+    """sum over spans of (per-pair amount) x min(context, span limit), in the core's order (a sum from 0)."""
+    return (c[prefix + "full"] * xp.minimum(context, c["limit_full"])
+            + c[prefix + "window"] * xp.minimum(context, c["limit_window"])
+            + c[prefix + "chunk"] * xp.minimum(context, c["limit_chunk"]))
 
 
 def _kv_bytes(c, context, batch, xp):
-    """memory.kv_cache_bytes."""
-    return batch * _cached_tokens(c, context, xp) * c["kv_per_token_layer"]
+    """memory.kv_cache_bytes: batch x cached elements per sequence x KV bits / 8."""
+    return batch * _per_span(c, "kv_", context, xp) * c["kv_bits"] / BITS_PER_BYTE
 
 
 def _model_bytes(c, context, batch, xp):
-    """memory.model_bytes: weights + KV cache + activations (memory.inference_activation_bytes)."""
+    """memory.model_bytes: weights + KV cache + recurrent state + activations."""
+    state = batch * c["state_elements"] * c["state_bits"] / BITS_PER_BYTE
     tokens = xp.minimum(batch * xp.maximum(context, 1.0), c["chunk"])
     activations = tokens * c["working_set"] * c["activation_bytes"] + batch * c["vocab"] * c["logit_bytes"]
-    return c["weights"] + _kv_bytes(c, context, batch, xp) + activations
+    return c["weights"] + _kv_bytes(c, context, batch, xp) + state + activations
 
 
 def _vram_row(c, context, batch, *, xp):
@@ -250,11 +264,14 @@ def _gpus_row(c, context, batch, *, xp):
 def _decode_constants(model, gpu, precision, kv_precision):
     a, p = model, precision
     out = _memory_constants(a, p, kv_precision)
+    pairs = flops.attention_flops_per_pair(a)
+    if tuple(pairs) != SPANS:
+        raise RuntimeError("plan: the core's attention spans changed; update udfs/core/plan.py")
+    out.update({"flops_" + span: pairs[span] for span in SPANS})
     out.update({
         "compute_rate": training.peak_flops(gpu, p) * assumption("decode_compute_efficiency"),
         "byte_rate": gpu.bandwidth_gb_s * GB * assumption("decode_bandwidth_efficiency"),
         "matmul_flops": 2 * params.matmul_params(a),
-        "attention_flops": 4 * a.d_attn,
         "routed_bytes": params.param_breakdown(a)["mlp/routed_experts"] * p.bits / 8,
         "moe": np.where(a.n_experts > 0, 1.0, 0.0),
         "expert_share": a.experts_per_token / np.maximum(a.n_experts, 1),
@@ -267,7 +284,7 @@ def _decode_row(c, context, batch, gpus, *, xp):
     scale = xp.scaling(c, gpus)
     flop_s = c["compute_rate"] * scale
     byte_s = c["byte_rate"] * scale
-    flops_per_token = c["matmul_flops"] + c["attention_flops"] * _cached_tokens(c, context, xp)
+    flops_per_token = c["matmul_flops"] + _per_span(c, "flops_", context, xp)  # flops.forward_flops_per_token
     compute = batch * flops_per_token / flop_s
     weights_read = c["weights"] - c["routed_bytes"] * xp.untouched(c, batch)
     bytes_read = weights_read + _kv_bytes(c, context, batch, xp)
