@@ -21,6 +21,8 @@ REFERENCE = json.load(open(os.path.join(CONFIGS, "reference_counts.json"), encod
 NOT_YET = {
     "gemma4_text": "Gemma 4 (2026): shared K=V global layers, per-layer input embeddings",
     "mimo_v2_flash": "MiMo-V2-Flash (2026): per-layer-kind head counts and head dims",
+    "deepseek_v4": "DeepSeek-V4 (2026): compressed/sparse attention (compress_ratios), hyper-connections (hc_mult), "
+                   "grouped low-rank output (o_lora_rank)",
 }
 
 

@@ -249,6 +249,8 @@ def record_to_numbers(record: dict, argument: str = "model") -> dict:
 def _layer_stack(o: dict, mixer_pattern, mlp_pattern, argument: str) -> None:
     """Counts of each layer kind (layers.py) from the patterns, or from the older model-wide fields."""
     L = int(o["n_layers"])
+    # Excel's INDEX of a blank catalog cell gives 0: a pattern of 0 means blank, as an empty cell does.
+    mixer_pattern, mlp_pattern = (None if str(p).strip() in ("0", "0.0") else p for p in (mixer_pattern, mlp_pattern))
     if mixer_pattern is None or not str(mixer_pattern).strip():
         if o["sliding_window_layers"] > L:
             raise ScalesheetError(argument, "field sliding_window_layers must be <= n_layers")
