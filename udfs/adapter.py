@@ -291,9 +291,9 @@ def _number_grid(cells: Cells, arg: Arg):
     return vals, (errs if (errs != None).any() else None)  # noqa: E711
 
 
-def _codes(flat) -> tuple[list, np.ndarray]:
+def _codes(flat, types=None) -> tuple[list, np.ndarray]:
     """Distinct values (first-seen order) and each cell's index into them: dict passes, no sorting."""
-    types = set(map(type, flat))
+    types = set(map(type, flat)) if types is None else types
     try:
         if len(types) == 1 or not types & {bool, np.bool_}:  # TRUE == 1 would merge: keep types apart then
             index = {v: i for i, v in enumerate(dict.fromkeys(flat))}
@@ -348,8 +348,10 @@ def _distinct_grid(cells: Cells, arg: Arg):
     For catalog kinds ``values`` are row indices into ``table`` (the resolved records); for a choice they
     are the parsed values and ``table`` is None.
     """
-    flat = cells.flat if cells.flat is not None else cells.arr.ravel().tolist()
-    uniques, inv = _codes(flat)
+    if cells.flat is not None:
+        uniques, inv = _codes(cells.flat, cells.types())
+    else:
+        uniques, inv = _codes(cells.arr.ravel().tolist())
     clean, msgs = [], []
     for v in uniques:
         try:

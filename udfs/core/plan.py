@@ -63,21 +63,26 @@ class _Array:
 
     @staticmethod
     def scaling(c, gpus):
-        u, inv = np.unique(gpus, return_inverse=True)
-        return np.array([_scaling(float(x)) for x in u])[inv.reshape(-1)]
+        if gpus.size and gpus.min() == gpus.max():
+            return _scaling(float(gpus.flat[0]))
+        u, inv = _distinct(gpus)
+        return np.array([_scaling(float(x)) for x in u])[inv]
 
     def untouched(self, c, batch):
         moe = self.per_combo["moe"]
         if not moe.any():
-            return np.zeros(len(self.inverse))
+            return 0.0
         share = self.per_combo["expert_share"]
-        bu, binv = np.unique(batch, return_inverse=True)
-        pair = self.inverse.astype(np.int64) * len(bu) + binv.reshape(-1)
-        pu, pinv = np.unique(pair, return_inverse=True)
+        n = len(self.inverse)
+        batch = np.broadcast_to(batch, (n,))
+        rows = np.flatnonzero(moe[self.inverse] > 0)  # only mixture-of-experts rows read part of the experts
+        bu, binv = _distinct(batch[rows])
         nb = len(bu)
-        vals = np.array([_untouched(float(moe[p // nb]), float(share[p // nb]), float(bu[p % nb]))
-                         for p in pu.tolist()])
-        return vals[pinv.reshape(-1)]
+        pu, pinv = _distinct(self.inverse[rows].astype(np.int64) * nb + binv)
+        vals = np.array([_untouched(1.0, float(share[p // nb]), float(bu[p % nb])) for p in pu.tolist()])
+        out = np.zeros(n)
+        out[rows] = vals[pinv]
+        return out
 
 
 SCALAR = _Scalar()
@@ -132,8 +137,13 @@ class Plan:
         combo, records = _combinations(codes, tables, n)
         arrays = self.constants(**dict(zip(self.records, records)))
         k = len(combo.uniques)
-        c = {name: (_gather(np.broadcast_to(np.asarray(v, dtype=np.float64), (k,)), combo.inverse)
-                    if np.ndim(v) else float(v)) for name, v in arrays.items()}
+        c = {}
+        for name, v in arrays.items():  # a constant equal over the column's combinations stays a float
+            v = np.asarray(v, dtype=np.float64)
+            if v.ndim == 0 or k == 1 or (v.min() == v.max() and np.isfinite(v[0])) or np.all(v == v[0]):
+                c[name] = float(v.flat[0]) if v.size else 0.0
+            else:
+                c[name] = v[combo.inverse]
         xp = _Array(combo.inverse, {name: np.broadcast_to(np.asarray(v, dtype=np.float64), (k,))
                                     for name, v in arrays.items()})
         return self.row(c, *numbers, xp=xp)
@@ -178,8 +188,19 @@ def _combinations(codes, tables, n):
     return _Combos(uniques, inverse), records
 
 
-def _gather(values, inverse):
-    return values[inverse]
+def _distinct(values):
+    """(distinct values, index of each) without sorting when the values are small whole numbers."""
+    values = np.asarray(values).reshape(-1)
+    if values.size and values.min() >= 0 and values.max() < (1 << 22) and np.all(values == np.floor(values)):
+        ints = values.astype(np.int64)
+        present = np.zeros(int(ints.max()) + 1, dtype=bool)
+        present[ints] = True
+        uniques = np.flatnonzero(present)
+        remap = np.empty(len(present), dtype=np.intp)
+        remap[uniques] = np.arange(len(uniques))
+        return uniques.astype(values.dtype), remap[ints]
+    u, inv = np.unique(values, return_inverse=True)
+    return u, inv.reshape(-1)
 
 
 _SCALING: dict = {}
