@@ -481,8 +481,8 @@ def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.
     recalculates cells with unchanged arguments again and again, and the answer depends on nothing but the
     arguments and the catalogs, which do not change while Python runs.
     """
-    vals = [v[0][0] if type(v) is list and len(v) == 1 and type(v[0]) is list and len(v[0]) == 1 else _unwrap(v)
-            for v in values]
+    vals = [v[0][0] if type(v) is list and len(v) == 1 and type(v[0]) is list and len(v[0]) == 1
+            else (None if v is None else _unwrap(v)) for v in values]
     types = tuple(map(type, vals))
     if _MEMO_TYPES.issuperset(types):
         if int in types:  # a COM error code arrives as an int
@@ -525,38 +525,38 @@ def _safe_evaluate(core, args, values, scale, kind):
 def _record(v, arg: Arg):
     """(record, plan key) for one name cell, resolved once per distinct value; None: let the array path speak."""
     t = type(v)
-    if v is None or (t is str and not v.strip()):
+    blank = v is None or (t is str and not v.strip())
+    if blank:
         if arg.default is REQUIRED:
             return None
+        store = (arg, t, v)  # a blank means this argument's default
         v = default_of(arg)
         t = type(v)
     elif t is bool or (t is str and v.startswith("#")):
         return None
-    k = (arg.kind, t, v)
-    hit = _RECORDS.get(k)
-    if hit is None:
-        try:
-            record = LOOKUPS[arg.kind](v, arg.name)
-        except ScalesheetError:
-            return None
-        if arg.kind in ("precision", "kv_precision"):
-            x = catalog._numeric_bits(v)
-            pkey = ("bits", x) if x is not None else catalog.precision_table().position(v, arg.name)
-        elif arg.kind == "model":
-            pkey = catalog.model_table().position(v, arg.name)
-        else:
-            pkey = catalog.gpu_table().position(v, arg.name)
-        if len(_RECORDS) >= _RECORDS_MAX:
-            _RECORDS.clear()
-        hit = _RECORDS[k] = (record, pkey)
-    if arg.check is not None:
-        arg.check(hit[0])  # raises: the array path writes the message
+    else:
+        store = (arg.kind, t, v)
+    try:
+        record = LOOKUPS[arg.kind](v, arg.name)
+    except ScalesheetError:
+        return None
+    if arg.kind in ("precision", "kv_precision"):
+        x = catalog._numeric_bits(v)
+        pkey = ("bits", x) if x is not None else catalog.precision_table().position(v, arg.name)
+    elif arg.kind == "model":
+        pkey = catalog.model_table().position(v, arg.name)
+    else:
+        pkey = catalog.gpu_table().position(v, arg.name)
+    if len(_RECORDS) >= _RECORDS_MAX:
+        _RECORDS.clear()
+    hit = _RECORDS[store] = (record, pkey)
     return hit
 
 
 def _scalar(core, args, vals, scale, kind):
     """One cell without grids: parsed in plain Python, then the plan or the core. _GENERIC when unusual."""
     kw, keys = {}, {}
+    records = _RECORDS
     for arg, v in zip(args, vals):
         k = arg.kind
         if k == "number":
@@ -571,9 +571,11 @@ def _scalar(core, args, vals, scale, kind):
                 return _GENERIC
             kw[arg.name] = x
         elif k in LOOKUPS:
-            hit = _record(v, arg)
+            hit = records.get((k, type(v), v)) or records.get((arg, type(v), v)) or _record(v, arg)
             if hit is None:
                 return _GENERIC
+            if arg.check is not None:
+                arg.check(hit[0])  # raises: the array path writes the message
             kw[arg.name], keys[arg.name] = hit
         else:
             if type(v) is str and v.startswith("#"):

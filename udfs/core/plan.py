@@ -106,7 +106,7 @@ class Plan:
 
     def scalar(self, kw: dict, keys: dict):
         """One cell: ``kw`` maps argument names to 0-d records and floats; ``keys`` the records' catalog keys."""
-        key = tuple([keys.get(n) for n in self.records])
+        key = tuple(map(keys.get, self.records))
         c = self._cache.get(key)
         if c is None:
             arrays = self.constants(**{n: kw[n] for n in self.records})
