@@ -146,3 +146,25 @@ def test_scaling_and_expert_parts_use_the_core():
     assert plan._untouched(0.0, 0.25, 8.0) == 0.0
     assert plan._untouched(1.0, 0.25, 1.0) == pytest.approx(0.75)
     assert math.isclose(plan._untouched(1.0, 0.25, 2.0), 0.75 ** 2)
+
+
+def test_one_catalog_row_gives_the_same_record_as_the_whole_catalog():
+    """The first scalar call of a session parses only the model it names (adapter._one_model)."""
+    whole = catalog._model_arrays()
+    catalog._model_arrays.cache_clear()
+    try:
+        for pos, name in enumerate(MODELS):
+            one = adapter._one_model(name, "model")
+            full = whole.take(pos)
+            for f in whole.__dataclass_fields__:
+                if f != "cache":
+                    assert np.array_equal(np.asarray(getattr(one, f)), np.asarray(getattr(full, f))), (name, f)
+            for p_ in (plan.VRAM, plan.DECODE):
+                kw = {"model": one, "gpu": resolve.gpu("h100-sxm"), "precision": resolve.precision("int4"),
+                      "kv_precision": resolve.kv_precision("fp8")}
+                a = p_.constants(**{n: kw[n] for n in p_.records})
+                b = p_.constants(**{n: (full if n == "model" else kw[n]) for n in p_.records})
+                assert all(np.array_equal(a[k], b[k]) for k in a), (name, p_.name)
+    finally:
+        catalog._model_arrays.cache_clear()
+    assert catalog._model_arrays.cache_info().currsize == 0

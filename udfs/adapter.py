@@ -35,12 +35,13 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
+from importlib import resources
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from .core import architecture, catalog
+from .core import architecture, catalog, plan
 from .core.errors import ScalesheetError
 from .core.validate import Rule, check
 
@@ -57,6 +58,7 @@ XL_ERRORS = {2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 20
              2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!", 2047: "#BLOCKED!",
              2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!"}
 _COM_LO, _COM_HI = COM_ERROR_BASE, COM_ERROR_BASE + 0xFFFF
+resources.files("udfs.core.data")  # the catalog reader's machinery loads with the module, not on the first call
 MAX_CELL_TEXT = 32767  # Excel's limit on the characters of one cell (Excel specifications and limits)
 MAX_ERROR_TEXT = 1024  # an error text longer than this is cut (it quotes the input, which may be huge)
 REQUIRED = object()  # marks an argument without a default
@@ -405,16 +407,11 @@ _MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
 _RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
 _RECORDS_MAX = 65536
 _GENERIC = object()  # the scalar path declines: the array path answers (and writes any message)
-_PLANS = None
 
 
 def plans() -> dict:
-    """The per-combination fast forms of core functions (udfs.core.plan), loaded on first use."""
-    global _PLANS
-    if _PLANS is None:
-        from .core import plan
-        _PLANS = plan.PLANS
-    return _PLANS
+    """The per-combination fast forms of core functions (udfs.core.plan)."""
+    return plan.PLANS
 
 
 _DISPATCH: dict = {}
@@ -439,9 +436,7 @@ def clear_caches() -> None:
     """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
     _scalar_memo.clear()
     _RECORDS.clear()
-    if _PLANS is not None:
-        from .core import plan
-        plan.clear_caches()
+    plan.clear_caches()
 
 
 def _unwrap(v):
@@ -537,7 +532,7 @@ def _record(v, arg: Arg):
     else:
         store = (arg.kind, t, v)
     try:
-        record = LOOKUPS[arg.kind](v, arg.name)
+        record = _one_model(v, arg.name) if arg.kind == "model" else LOOKUPS[arg.kind](v, arg.name)
     except ScalesheetError:
         return None
     if arg.kind in ("precision", "kv_precision"):
@@ -551,6 +546,19 @@ def _record(v, arg: Arg):
         _RECORDS.clear()
     hit = _RECORDS[store] = (record, pkey)
     return hit
+
+
+def _one_model(name, argument):
+    """A catalog model as a 0-d record. Until the whole Models catalog has been built (by a range or a
+    custom-model call), only the named row is parsed, the way catalog._model_arrays parses every row: the
+    first call of a session then reads one model, not all of them (tests/test_plan.py checks that both ways
+    give the same record for every model)."""
+    if catalog._model_arrays.cache_info().currsize:
+        return catalog.models(name, argument)
+    table = catalog.model_table()
+    row = table.rows[table.position(name, argument)]
+    return architecture.from_numbers([architecture.record_to_numbers(
+        row, argument=f"models.csv row {row.get('name')}")]).take(0)
 
 
 def _scalar(core, args, vals, scale, kind):
