@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DOC = REPO / "docs" / "benchmarks.md"
 PY = sys.executable
-SCALESHEET = str(Path(PY).with_name("scalesheet"))
+SCALESHEET = [PY, "-m", "workbook.cli"]  # what the `scalesheet` command runs
 
 # The scenario: every combination is valid (each GPU has throughput for each precision's compute format).
 MODELS = ["llama-3-8b", "llama-3.1-70b", "llama-2-13b", "mistral-7b", "mixtral-8x7b", "qwen2.5-7b",
@@ -319,7 +319,7 @@ def bench_import(repeats: int) -> dict:
 
 def bench_cli(repeats: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="scalesheet-bench-"))
-    probe = subprocess.run([SCALESHEET, "build", "-o", str(tmp / "probe.xlsx")], cwd=REPO, capture_output=True,
+    probe = subprocess.run([*SCALESHEET, "build", "-o", str(tmp / "probe.xlsx")], cwd=REPO, capture_output=True,
                            text=True)
     if probe.returncode != 0:
         return {"skipped": "`scalesheet build` does not work yet: "
@@ -329,7 +329,7 @@ def bench_cli(repeats: int) -> dict:
 
     def run(args):
         t = time.perf_counter()
-        p = subprocess.run([SCALESHEET, *args], cwd=REPO, capture_output=True, text=True)
+        p = subprocess.run([*SCALESHEET, *args], cwd=REPO, capture_output=True, text=True)
         dt = time.perf_counter() - t
         if p.returncode != 0:
             raise RuntimeError(f"scalesheet {' '.join(args)}: {p.stderr.strip()[-300:]}")

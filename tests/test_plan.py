@@ -168,3 +168,27 @@ def test_one_catalog_row_gives_the_same_record_as_the_whole_catalog():
     finally:
         catalog._model_arrays.cache_clear()
     assert catalog._model_arrays.cache_info().currsize == 0
+
+
+def test_a_long_column_of_repeated_rows_equals_its_cells():
+    """Past 4,096 rows a column computes each distinct (combination, numbers) row once (plan._distinct_rows)
+    and in chunks; every cell must still equal its own single-cell answer."""
+    rng = np.random.default_rng(11)
+    n = 20000
+    m = [["llama-3-8b", "mixtral-8x7b", "gemma-2-9b"][i] for i in rng.integers(0, 3, n)]
+    g = [["h100-sxm", "l4"][i] for i in rng.integers(0, 2, n)]
+    c = rng.choice([0, 512, 4096, 65536], n).tolist()
+    b = rng.choice([1, 8, 64], n).tolist()
+    k = rng.choice([1, 2, 8], n).tolist()
+    col = lambda xs: [[x] for x in xs]  # noqa: E731
+    got = udfs.LLM_DECODE_TOKPS(col(m), col(g), "int4", col(c), col(b), col(k))
+    vram = udfs.LLM_INFER_VRAM_GIB(col(m), "int4", col(c), col(b))
+    seen = {}
+    for i in range(n):
+        key = (m[i], g[i], c[i], b[i], k[i])
+        if key not in seen:
+            seen[key] = (udfs.LLM_DECODE_TOKPS(m[i], g[i], "int4", c[i], b[i], k[i]),
+                         udfs.LLM_INFER_VRAM_GIB(m[i], "int4", c[i], b[i]))
+        assert (got[i][0], vram[i][0]) == seen[key], (i, key)
+    rows, back = plan._distinct_rows(np.zeros(n, dtype=np.intp), [np.arange(n, dtype=float)])
+    assert rows is None  # all rows distinct: computed row by row

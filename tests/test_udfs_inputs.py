@@ -388,3 +388,14 @@ def test_the_garbage_collector_is_restored():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_args_built_inline_are_remembered_too():
+    from udfs.core import validate as V
+    a = adapter.Arg("context", "number", adapter.REQUIRED, V.CONTEXT)
+    assert a is adapter.Arg("context", "number", adapter.REQUIRED, V.CONTEXT)
+    assert adapter.Arg("x", "choice", True) is not adapter.Arg("x", "choice", 1)
+    udfs.LLM_KV_CACHE_GIB("llama-3-8b", [[4096.0]], [[8.0]])
+    before = len(adapter._scalar_memo)
+    udfs.LLM_KV_CACHE_GIB("llama-3-8b", [[4096.0]], [[8.0]])
+    assert len(adapter._scalar_memo) == before

@@ -84,7 +84,10 @@ class Arg:
     ``kind``: number, model, gpu, precision, kv_precision or choice. ``default``: used for a blank cell
     (REQUIRED if none; a callable is called). ``rule``: bounds of a number. ``parse``: value -> clean value for a choice
     (raises ScalesheetError). ``check``: extra test of a resolved name (e.g. a training precision).
-    Compared by identity (``eq=False``): the memo keys calls by the Arg objects, so module-level Args are hit.
+
+    Args are interned: the same fields give the same object, even when a function builds its Arg inline on
+    every call. The memo keys calls by the Arg objects (identity: the fastest hash), so that is what lets
+    such a function's repeated cells be remembered too.
     """
 
     name: str
@@ -93,6 +96,20 @@ class Arg:
     rule: Rule | None = None
     parse: Callable | None = None
     check: Callable | None = None
+
+    def __new__(cls, *args, **kwargs):
+        items = tuple(sorted(kwargs.items()))
+        key = (args, items, tuple(map(type, args)), tuple(type(v) for _, v in items))  # TRUE is not 1
+        try:
+            return _INTERNED[key]
+        except KeyError:
+            arg = _INTERNED[key] = super().__new__(cls)
+            return arg
+        except TypeError:  # an unhashable default: not interned
+            return super().__new__(cls)
+
+
+_INTERNED: dict = {}
 
 
 def default_of(arg: Arg):
@@ -132,7 +149,11 @@ class Cells:
         if self.arr is not None:
             return self.arr
         out = np.empty(len(self.flat), dtype=object)
-        out[:] = self.flat
+        try:
+            out[:] = self.flat
+        except (ValueError, TypeError):  # a list inside a cell: numpy would read it as a sequence
+            for i, v in enumerate(self.flat):
+                out[i] = v
         return out.reshape(self.shape)
 
 
@@ -157,15 +178,12 @@ def cells_of(value) -> Cells:
         if not row_types <= {list, tuple}:
             raise ragged
         try:
-            out = Cells([v for (v,) in value], (n, 1))  # one-item rows: the common column, one pass
+            return Cells([v for (v,) in value], (n, 1))  # one-item rows: the common column, one pass
         except ValueError:
             width = len(value[0])
             if any(len(r) != width for r in value):
                 raise ragged from None
-            out = Cells([v for r in value for v in r], (n, width))
-        if out.types() & {list, tuple}:
-            raise ragged
-        return out
+            return Cells([v for r in value for v in r], (n, width))
     return Cells([value], (1, 1))
 
 
@@ -293,14 +311,15 @@ def _number_grid(cells: Cells, arg: Arg):
     return vals, (errs if (errs != None).any() else None)  # noqa: E711
 
 
-def _codes(flat, types=None) -> tuple[list, np.ndarray]:
+def _codes(flat) -> tuple[list, np.ndarray]:
     """Distinct values (first-seen order) and each cell's index into them: dict passes, no sorting."""
-    types = set(map(type, flat)) if types is None else types
     try:
-        if len(types) == 1 or not types & {bool, np.bool_}:  # TRUE == 1 would merge: keep types apart then
-            index = {v: i for i, v in enumerate(dict.fromkeys(flat))}
+        index = {v: i for i, v in enumerate(dict.fromkeys(flat))}
+        kinds = set(map(type, index))
+        if not (kinds & {bool, np.bool_} or (kinds & {int, float} and (0 in index or 1 in index))) \
+                or len(set(map(type, flat))) == 1:
             return list(index), np.fromiter(map(index.__getitem__, flat), np.intp, len(flat))
-        index = {}
+        index = {}  # TRUE == 1 would merge with the number 1: keep the types apart
         inv = np.fromiter((index.setdefault((v.__class__, v), len(index)) for v in flat), np.intp, len(flat))
         return [k[1] for k in index], inv
     except TypeError:  # an unhashable cell: slower keys
@@ -350,10 +369,7 @@ def _distinct_grid(cells: Cells, arg: Arg):
     For catalog kinds ``values`` are row indices into ``table`` (the resolved records); for a choice they
     are the parsed values and ``table`` is None.
     """
-    if cells.flat is not None:
-        uniques, inv = _codes(cells.flat, cells.types())
-    else:
-        uniques, inv = _codes(cells.arr.ravel().tolist())
+    uniques, inv = _codes(cells.flat if cells.flat is not None else cells.arr.ravel().tolist())
     clean, msgs = [], []
     for v in uniques:
         try:
@@ -670,9 +686,13 @@ def _evaluate(core, args, values, scale, kind):
     errors_flat = errors.ravel()
     valid = np.flatnonzero(~bad.ravel())
     if valid.size:
+        cells = len(result)
+
+        def pick(f, idx):
+            return f if idx.size == cells else f[idx]  # every cell valid: no copy
         if plan is not None:
-            _run(lambda idx: plan.column({n: (f[idx], t) for n, (f, t) in flats.items()}, fixed), valid, result,
-                 errors_flat, [MAX_SPLITS])
+            _run(lambda idx: plan.column({n: (pick(f, idx), t) for n, (f, t) in flats.items()}, fixed), valid,
+                 result, errors_flat, [MAX_SPLITS])
         else:
             _run(lambda idx: core(**call_args(idx)), valid, result, errors_flat, [MAX_SPLITS])
     return _finish(result.reshape(shape), errors_flat.reshape(shape), scale, kind)
@@ -716,6 +736,4 @@ def _finish(result, errors, scale, kind):
             values.flat[i] = cell_text(values.flat[i])
     if values.shape == (1, 1):
         return values.item() if values.dtype != object else values[0, 0]
-    if values.shape[1] == 1 and values.dtype != object:
-        return [[v] for v in values.ravel().tolist()]
     return values.tolist()

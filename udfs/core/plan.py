@@ -134,19 +134,27 @@ class Plan:
         numbers = [np.asarray(columns[name][0], dtype=np.float64) for name in self.numbers]
         if n is None:
             n = len(numbers[0]) if numbers else 1
+        numbers = [np.broadcast_to(x, (n,)) for x in numbers]
         combo, records = _combinations(codes, tables, n)
         arrays = self.constants(**dict(zip(self.records, records)))
         k = len(combo.uniques)
-        c = {}
-        for name, v in arrays.items():  # a constant equal over the column's combinations stays a float
-            v = np.asarray(v, dtype=np.float64)
-            if v.ndim == 0 or k == 1 or (v.min() == v.max() and np.isfinite(v[0])) or np.all(v == v[0]):
-                c[name] = float(v.flat[0]) if v.size else 0.0
-            else:
-                c[name] = v[combo.inverse]
-        xp = _Array(combo.inverse, {name: np.broadcast_to(np.asarray(v, dtype=np.float64), (k,))
-                                    for name, v in arrays.items()})
-        return self.row(c, *numbers, xp=xp)
+        per_combo = {name: np.broadcast_to(np.asarray(v, dtype=np.float64), (k,)) for name, v in arrays.items()}
+        uniform = {name: float(v[0]) for name, v in per_combo.items() if np.all(v == v[0])}
+        rows, back = _distinct_rows(combo.inverse, numbers)
+        if rows is None:
+            return self._rows(per_combo, uniform, combo.inverse, numbers)
+        return self._rows(per_combo, uniform, combo.inverse[rows], [x[rows] for x in numbers])[back]
+
+    def _rows(self, per_combo, uniform, inverse, numbers, chunk=1 << 16):
+        """The row formula over rows, a chunk at a time (row-sized temporaries stay small and in cache)."""
+        m = len(inverse)
+        out = np.empty(m)
+        for start in range(0, m, chunk):
+            stop = min(start + chunk, m)
+            idx = inverse[start:stop]
+            c = {name: uniform[name] if name in uniform else v[idx] for name, v in per_combo.items()}
+            out[start:stop] = self.row(c, *[x[start:stop] for x in numbers], xp=_Array(idx, per_combo))
+        return out
 
     def clear(self):
         self._cache.clear()
@@ -186,6 +194,36 @@ def _combinations(codes, tables, n):
     for c, table, part in zip(codes, tables, parts):
         records.append(table if c is None else table.take(part))
     return _Combos(uniques, inverse), records
+
+
+def _distinct_rows(combo_inverse, numbers):
+    """(rows to compute, index of each row among them) when a column repeats whole rows (same combination and
+    numbers) often, as scenario tables do; (None, None) when computing every row is as cheap. Results are
+    the same either way: the row formula is element-wise."""
+    n = len(combo_inverse)
+    if n < 4096:
+        return None, None
+    key = combo_inverse.astype(np.int64)
+    size = int(key.max()) + 1 if n else 1
+    for x in numbers:
+        if not (x.min() >= 0 and x.max() < (1 << 22)):
+            return None, None
+        u, inv = _distinct(x)
+        size *= len(u)
+        if size > 4 * n:
+            return None, None
+        key = key * len(u) + inv
+    present = np.zeros(size, dtype=bool)
+    present[key] = True
+    rows_of = np.flatnonzero(present)
+    if len(rows_of) > n // 4:
+        return None, None
+    remap = np.empty(size, dtype=np.intp)
+    remap[rows_of] = np.arange(len(rows_of))
+    back = remap[key]
+    first = np.empty(len(rows_of), dtype=np.intp)
+    first[back[::-1]] = np.arange(n - 1, -1, -1)  # a row holding each distinct tuple (its first)
+    return first, back
 
 
 def _distinct(values):
