@@ -52,6 +52,7 @@ PRESETS = {
     "gemma-3-1b": ("google__gemma-3-1b-it.json", "Gemma 3 1B", "gemma-3", "google/gemma-3-1b-it"),
     "gemma-3-4b": ("google__gemma-3-4b-it.json", "Gemma 3 4B", "gemma-3", "google/gemma-3-4b-it"),
     "gemma-3-27b": ("google__gemma-3-27b-it.json", "Gemma 3 27B", "gemma-3", "google/gemma-3-27b-it"),
+    "gemma-4-26b-a4b": ("google__gemma-4-26B-A4B.json", "Gemma 4 26B-A4B", "gemma-4", "google/gemma-4-26B-A4B"),
     "mistral-small-3.1": ("mistralai__Mistral-Small-3.1-24B-Instruct-2503.json", "Mistral Small 3.1 24B",
                           "mistral-small-3", "mistralai/Mistral-Small-3.1-24B-Instruct-2503"),
     "phi-4": ("microsoft__phi-4.json", "Phi-4 14B", "phi-4", "microsoft/phi-4"),
