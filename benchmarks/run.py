@@ -587,7 +587,17 @@ def render(res: dict, args) -> str:
           f"{', '.join(f'{c:,}' for c in CONTEXTS)} and batches {', '.join(map(str, BATCHES))}. The Excel functions "
           "get each column as a list of one-item rows (`[[v], [v], ...]`, as xlwings passes a column range) and "
           "return a list of rows; the core gets numpy arrays (names as object arrays). Inputs are built before "
-          "timing.", ""]
+          "timing.", "",
+          "How the Excel path works on such a column (udfs/adapter.py, udfs/core/plan.py): the one-item rows are "
+          "flattened in one pass, numbers converted in one more, names coded through a dict (each distinct name "
+          "resolved once); the per-combination constants are computed by the core for the distinct (model, "
+          "precision, GPU) combinations of the column only; and because the row formula is element-wise, each "
+          f"distinct row is computed once: this scenario has at most {len(MODELS)} x {len(PRECISIONS)} x "
+          f"{len(GPUS)} x {len(CONTEXTS)} x {len(BATCHES)} = "
+          f"{len(MODELS) * len(PRECISIONS) * len(GPUS) * len(CONTEXTS) * len(BATCHES):,} distinct rows, so "
+          "most of the time goes to reading the lists and writing the result lists, which no column can avoid. "
+          "A column whose rows are all different (say, every context distinct) is computed row by row, in "
+          "chunks of 65,536 rows.", ""]
     L += _table(["path", "call", "wall time", "CPU time", "peak RSS added", "cells not a number"], [
         ["Excel", "`udfs.LLM_INFER_VRAM_GIB(model, precision, context, batch)`", fmt_s(sc["excel_vram"]),
          fmt_s(sc["excel_vram"]["cpu"]),

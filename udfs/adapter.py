@@ -488,7 +488,8 @@ def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.
     Returns a scalar for a 1x1 result, else a list of rows.
 
     A call whose arguments are all single cells is remembered (least-recently-used, SCALAR_MEMO_SIZE
-    entries), keyed by the core function, the Arg objects and the cell values with their types: Excel
+    entries), keyed by the core function, the Arg objects and the cell values (with their types where a
+    TRUE or an int could equal a float): Excel
     recalculates cells with unchanged arguments again and again, and the answer depends on nothing but the
     arguments and the catalogs, which do not change while Python runs.
     """
@@ -499,7 +500,9 @@ def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.
         if int in types:  # a COM error code arrives as an int
             vals = [com_error_text(v) or v for v in vals]
             types = tuple(map(type, vals))
-        key = (core, scale, kind, *args, *vals, *types)
+        key = (core, scale, kind, *args, *vals)
+        if int in types or bool in types:  # TRUE == 1 == 1.0 as keys; Excel passes numbers as floats
+            key += types
         hit = _scalar_memo.get(key)
         if hit is not None:
             _scalar_memo.move_to_end(key)
@@ -587,7 +590,9 @@ def _scalar(core, args, vals, scale, kind):
             t = type(v)
             if t is float or t is int:
                 x = float(v)
-                if not _rule_ok(x, arg.rule):
+                r = arg.rule  # _rule_ok, inline
+                if x - x != 0.0 or (r.minimum is not None and (x < r.minimum if r.min_inclusive else x <= r.minimum)) \
+                        or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
                     return _GENERIC
             elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
                 x = float(default_of(arg))

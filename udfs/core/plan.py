@@ -50,6 +50,14 @@ class _Scalar:
     def untouched(c, batch):
         return _untouched(c["moe"], c["expert_share"], batch)
 
+    @staticmethod
+    def per_span(c, prefix, context):
+        """_per_span with the spans whose amount is 0 left out (their terms are exactly +0.0)."""
+        total = 0.0
+        for amount, limit in c["spans_" + prefix]:
+            total = total + amount * (context if context < limit else limit)
+        return total
+
 
 class _Array:
     """Operations on a column's arrays; per-distinct-value parts use the scalar expressions."""
@@ -57,6 +65,9 @@ class _Array:
     minimum = staticmethod(np.minimum)
     maximum = staticmethod(np.maximum)
     ceil = staticmethod(np.ceil)
+
+    def per_span(self, c, prefix, context):
+        return _per_span(c, prefix, context, self)
 
     def __init__(self, inverse, per_combo):
         self.inverse, self.per_combo = inverse, per_combo
@@ -111,6 +122,9 @@ class Plan:
         if c is None:
             arrays = self.constants(**{n: kw[n] for n in self.records})
             c = {k: float(v) for k, v in arrays.items()}
+            for prefix in ("kv_", "flops_"):
+                c["spans_" + prefix] = tuple((c[prefix + span], c["limit_" + span]) for span in SPANS
+                                             if prefix + span in c and c[prefix + span] != 0)
             if None not in key:
                 if len(self._cache) > 100_000:
                     self._cache.clear()
@@ -294,7 +308,7 @@ def _per_span(c, prefix, context, xp):
 
 def _kv_bytes(c, context, batch, xp):
     """memory.kv_cache_bytes: batch x cached elements per sequence x KV bits / 8."""
-    return batch * _per_span(c, "kv_", context, xp) * c["kv_bits"] / BITS_PER_BYTE
+    return batch * xp.per_span(c, "kv_", context) * c["kv_bits"] / BITS_PER_BYTE
 
 
 def _model_bytes(c, context, batch, xp):
@@ -343,7 +357,7 @@ def _decode_row(c, context, batch, gpus, *, xp):
     scale = xp.scaling(c, gpus)
     flop_s = c["compute_rate"] * scale
     byte_s = c["byte_rate"] * scale
-    flops_per_token = c["matmul_flops"] + _per_span(c, "flops_", context, xp)  # flops.forward_flops_per_token
+    flops_per_token = c["matmul_flops"] + xp.per_span(c, "flops_", context)  # flops.forward_flops_per_token
     compute = batch * flops_per_token / flop_s
     weights_read = c["weights"] - c["routed_bytes"] * xp.untouched(c, batch)
     bytes_read = weights_read + _kv_bytes(c, context, batch, xp)
