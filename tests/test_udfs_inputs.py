@@ -52,9 +52,29 @@ VALID = {
     "lifetime_years": [5, 3, 100, 40, 10],
     "required_gib": [119.6, 10, 0, 500, 70.5],  # LLM_CHEAPEST_GPU (udfs.planning, beyond the contract)
     "price_field": ["price_usd", "cloud_usd_per_hour", "PRICE_USD", "price_usd", "cloud_usd_per_hour"],
+    # serving, engines, bands, calibration (issue 13)
+    "engine": ["vllm", "llama.cpp", "SGLang", "tensorrt-llm", "transformers"],
+    "band": ["base", "low", "HIGH", "high", "Low"],
+    "calibration": [1, 0.8, 1.25, 2, 0.5],
+    "concurrency": [8, 1, 64, 256, 2],
+    "per_user": [False, True, "true", False, True],
+    "requests_per_s": [0.5, 0, 2, 0.1, 1],
+    "replicas": [1, 2, 4, 1, 8],
+    "percentile": [0.95, 0.5, 0.99, 0.9, 0.999],
+    "ttft_s": [2, 1, 5, 0.5, 10],
+    "tokens_per_s_per_user": [10, 5, 20, 1, 30],
+    "direction": ["output", "input", "OUTPUT", "Input", "output"],
+    "budget_per_month": [10000, 0, 50000, 1000, 5000],
+    "rent_per_gpu_hour": [2.5, 3.49, 1.2, 10, 0.5],
+    "requests_per_user_per_hour": [10, 1, 60, 0.5, 100],
+    "measured_tokps": [100, 50, 10, 200, 1],
+    "vllm_line": ["GPU KV cache size: 20,000 tokens", 50000, "Maximum concurrency for 4096 tokens per request: 3.5x",
+                  10000, "100000"],
+    "reserved_gib": [5, 2, 10, 0, 1],
 }
 TEXT_RESULTS = {"GPU_SPEC", "LLM_CHEAPEST_GPU"}
-CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd"}
+CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd", "engine": "vllm",
+           "band": "low, base or high", "direction": "input or output", "per_user": "TRUE or FALSE"}
 TRAIN_PRECISIONS = ["bf16", "fp16", "fp32", "BF16", 16]
 
 EXCEL_ERRORS = ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
@@ -62,9 +82,11 @@ NON_FINITE = [float("nan"), float("inf"), float("-inf"), 1e308]
 NEAR_MISSES = {"model": "llama-3-8", "gpu": "h100-sxn", "precision": "bf61", "kv_precision": "fp61",
                "field": "memory_gi"}
 ZERO_BAD = {"batch", "gpus", "seq_len", "micro_batch", "tensor_parallel", "pipeline_parallel", "prompt_tokens",
-            "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years"}
+            "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years",
+            "concurrency", "replicas", "ttft_s", "tokens_per_s_per_user", "rent_per_gpu_hour",
+            "requests_per_user_per_hour", "measured_tokps", "calibration", "vllm_line"}
 WHOLE = {"context", "batch", "gpus", "seq_len", "micro_batch", "zero_stage", "tensor_parallel",
-         "pipeline_parallel", "prompt_tokens", "output_tokens"}
+         "pipeline_parallel", "prompt_tokens", "output_tokens", "concurrency", "replicas"}
 NAMES = {"model", "gpu", "precision", "kv_precision"}
 
 
@@ -88,7 +110,7 @@ def required(name, arg):
 def bad_values(name, arg):
     """The bad inputs for one argument of one function: (value, what the message must contain)."""
     out = [(e, "holds the error " + e) for e in EXCEL_ERRORS]
-    if arg != "checkpointing":  # TRUE/FALSE mean full/none there
+    if arg not in ("checkpointing", "per_user"):  # TRUE/FALSE mean full/none (a yes/no) there
         out += [(True, ""), (False, "")]
     out += [(x, "") for x in NON_FINITE] + [("some text", "")]
     if required(name, arg):
