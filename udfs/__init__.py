@@ -55,7 +55,8 @@ DOC = {
     "output_tokens": "Generated tokens per sequence, whole number >= 0.",
     "params": "Model parameters (count, e.g. 7E9), > 0.",
     "price_per_gpu_hour": "Price of one GPU for one hour (currency per GPU-hour), >= 0.",
-    "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = 0.40 (Llama 3 paper: 38-43% on H100).",
+    "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = typical for the GPU's generation: "
+           "A100 0.47 (LLaMA-1/2), H100 0.40 (Llama 3), V100 0.30, TPU v4 0.46, MI250X 0.35, else 0.40.",
     "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp8_tflops, "
              "tdp_w, price_usd, cloud_usd_per_hour, source.",
     "gain": "Total gain over the period (currency), e.g. revenue minus running costs.",
@@ -127,7 +128,7 @@ PRICE = Arg("price_per_gpu_hour", "number", REQUIRED, V.MONEY)
 PROMPT = Arg("prompt_tokens", "number", REQUIRED, V.POSITIVE_TOKENS)
 TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
 SEQ_LEN = Arg("seq_len", "number", _assumption("train_seq_len"), V.POSITIVE_TOKENS)
-MFU = Arg("mfu", "number", _assumption("train_mfu"), V.FRACTION)
+MFU = Arg("mfu", "number", None, V.FRACTION)  # blank: the GPU generation's typical MFU (api._mfu)
 ENGINE = Arg("engine", "choice", "auto", parse=api.engine_choice)
 BAND = Arg("band", "choice", "base", parse=api.band_choice)
 CALIB = Arg("calibration", "number", 1.0, api.CALIBRATION)

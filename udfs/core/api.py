@@ -138,15 +138,24 @@ def chinchilla_tokens(params_count):
     return training.chinchilla_tokens(V.require(params_count, "params", V.PARAMS))
 
 
-def _mfu(mfu):
-    return V.require(assumption("train_mfu") if mfu is None else mfu, "mfu", V.FRACTION)
+def _mfu(mfu, gpu=None):
+    """mfu as given; blank (None or NaN cells) = the GPU generation's typical MFU (training.default_mfu)."""
+    if mfu is None and gpu is None:
+        return V.require(assumption("train_mfu"), "mfu", V.FRACTION)
+    if mfu is None:
+        return training.default_mfu(gpu)
+    arr = np.asarray(mfu, dtype=np.float64)
+    if gpu is not None and np.any(np.isnan(arr)):
+        arr = np.where(np.isnan(arr), training.default_mfu(gpu), arr)
+    return V.require(arr, "mfu", V.FRACTION)
 
 
 def train_gpu_hours(model, tokens, gpu, precision=None, mfu=None, seq_len=None):
     p = _p(precision)
     training.require_training_precision(p)
     total = train_flops(model, tokens, seq_len)
-    return training.gpu_hours(total, training.peak_flops(resolve.gpu(gpu), p), _mfu(mfu))
+    g = resolve.gpu(gpu)
+    return training.gpu_hours(total, training.peak_flops(g, p), _mfu(mfu, g))
 
 
 def train_cost(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None, seq_len=None):

@@ -10,7 +10,8 @@ A decode step (one token for each of ``batch`` sequences) on ``t`` tensor-parall
                   message = batch x d_model x 2 bytes (fp16 activations; Megatron-LM's two all-reduces per
                   layer, Shoeybi et al. 2019 sec. 3; ring all-reduce moves 2(t-1)/t of the message)
 
-achieved bandwidth = catalog bandwidth x ``bw_eff`` of the engine (``bw_eff_apple`` on Apple GPUs) x
+achieved bandwidth = catalog bandwidth x ``bw_eff`` of the engine (``bw_eff_apple`` on Apple GPUs, whose
+Metal kernels reach other fractions of bandwidth and of peak: ``prefill_mfu_apple``) x
 ``quant_bw_factor`` for block-quantized formats below 8 bits (dequantisation costs the kernels bandwidth).
 Engines that split layers over GPUs (llama.cpp ``--split-mode layer``, transformers ``device_map``) run
 the GPUs one after another at batch 1: memory time is that of one GPU reading everything, plus a hand-off
@@ -50,7 +51,8 @@ from .errors import ScalesheetError
 from .training import peak_flops
 from .units import GB, TERA
 
-ENGINE_NUMERIC = ["bw_eff", "bw_eff_apple", "quant_bw_factor", "prefill_mfu", "decode_mfu", "fp16_acc16",
+ENGINE_NUMERIC = ["bw_eff", "bw_eff_apple", "quant_bw_factor", "prefill_mfu", "prefill_mfu_apple", "decode_mfu",
+                  "fp16_acc16",
                   "step_overhead_s", "layer_overhead_s", "prefill_floor_s", "allreduce_latency_s",
                   "moe_compute_factor", "gpu_memory_utilization", "cuda_graph_gib", "kv_block_tokens",
                   "max_num_seqs", "layer_split"]
@@ -154,6 +156,7 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     quantized = np.asarray(p.bits) < 8
     bw = np.where(np.broadcast_to(apple, shape), out["bw_eff_apple"], out["bw_eff"])
     out["bw_fraction"] = bw * np.where(quantized, out["quant_bw_factor"], 1.0)
+    out["prefill_fraction"] = np.where(np.broadcast_to(apple, shape), out["prefill_mfu_apple"], out["prefill_mfu"])
     return out
 
 
@@ -253,7 +256,7 @@ def prefill_parts(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=
     prompt = np.asarray(prompt_tokens, dtype=np.float64)
     b = np.asarray(batch, dtype=np.float64)
     moe = np.where(a.n_experts > 0, e["moe_compute_factor"], 1.0)
-    flop_s = t * stages * _compute_peak(gpu, p, e) * e["prefill_mfu"] * moe
+    flop_s = t * stages * _compute_peak(gpu, p, e) * e["prefill_fraction"] * moe
     # layer-split GPUs each hold 1/stages of the layers: compute divides, but they run in turn at batch 1
     compute = F.prefill_flops(a, prompt, b) / flop_s * np.where(e["layer_split"] > 0, stages, 1.0)
     chunk = 8192.0
