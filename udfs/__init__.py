@@ -57,8 +57,8 @@ DOC = {
     "price_per_gpu_hour": "Price of one GPU for one hour (currency per GPU-hour), >= 0.",
     "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = typical for the GPU's generation: "
            "A100 0.47 (LLaMA-1/2), H100 0.40 (Llama 3), V100 0.30, TPU v4 0.46, MI250X 0.35, else 0.40.",
-    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp8_tflops, "
-             "tdp_w, price_usd, cloud_usd_per_hour, source.",
+    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp4_tflops, "
+             "interconnect_gb_s (GB/s), generation, tdp_w, price_usd, spot_usd_per_hour, source.",
     "gain": "Total gain over the period (currency), e.g. revenue minus running costs.",
     "cost": "Total cost (investment) over the same period (currency), > 0.",
     "investment": "Up-front investment (currency), >= 0.",
@@ -311,8 +311,9 @@ def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=No
 
 @excel(CATALOG, "gpu", "field")
 def GPU_SPEC(gpu, field):
-    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), tdp_w (W),
-    price_usd (USD), or a text column."""
+    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), interconnect_gb_s
+    (GB/s, both directions), generation, tdp_w (W), price_usd (USD), cloud_usd_per_hour, spot_usd_per_hour (USD
+    per GPU-hour), or a text column."""
     return evaluate(_gpu_field, [GPU, Arg("field", "choice", parse=_gpu_column)], [gpu, field], kind="any")
 
 

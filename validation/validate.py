@@ -914,6 +914,7 @@ def _speed_commentary(res: dict) -> list[str]:
             lambda x: x.id.endswith("-main") and x.gpu in ("a100-sxm-80gb", "h100-pcie"),
         "multi-GPU layer split in f16": lambda x: x.extra.get("gpus", 1) > 1 and x.precision == "f16",
         "multi-GPU prefill": lambda x: x.extra.get("gpus", 1) > 1 and x.kind == "prefill_tokps",
+        "Apple M1 Max": lambda x: x.gpu.startswith("apple-m1-max"),
         "Apple prefill": lambda x: x.gpu.startswith("apple") and x.kind == "prefill_tokps",
     }
     why = {
@@ -928,6 +929,10 @@ def _speed_commentary(res: dict) -> list[str]:
         "multi-GPU prefill": "llama.cpp's pipeline-parallel prompt processing overlaps micro-batches only when "
             "the prompt is longer than one micro-batch; at 512 tokens the cards run in turn and each hand-off "
             "costs more than our per-stage latency.",
+        "Apple M1 Max": "the M1 Max rows imply 0.44-0.49 of its 400 GB/s in decode (and a lower share of its "
+            "fp16 peak in prefill) where the M2-M4 Max and Ultra chips reach 0.6-0.7 with the same llama.cpp "
+            "builds: the first-generation GPU does not fill its memory bus. One Apple fraction for all chips "
+            "is fitted; a per-generation value would rest on three rows.",
         "Apple prefill": "the fitted Apple prefill fraction (`prefill_mfu_apple`) is one value for M2 Ultra and "
             "M3 Max; the M3 Max reaches a larger share of its catalogued fp16 peak than the M2 Ultra, and 70B "
             "prompts fall between.",

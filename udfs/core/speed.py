@@ -11,7 +11,8 @@ A decode step (one token for each of ``batch`` sequences) on ``t`` tensor-parall
                   layer, Shoeybi et al. 2019 sec. 3; ring all-reduce moves 2(t-1)/t of the message)
 
 achieved bandwidth = catalog bandwidth x ``bw_eff`` of the engine (``bw_eff_apple`` on Apple GPUs, whose
-Metal kernels reach other fractions of bandwidth and of peak: ``prefill_mfu_apple``) x
+Metal kernels reach other fractions of bandwidth and of peak, ``prefill_mfu_apple``, and pay more per layer
+for command encoding, ``layer_overhead_apple_s``) x
 ``quant_bw_factor`` for block-quantized formats below 8 bits (dequantisation costs the kernels bandwidth).
 Engines that split layers over GPUs (llama.cpp ``--split-mode layer``, transformers ``device_map``) run
 the GPUs one after another at batch 1: memory time is that of one GPU reading everything, plus a hand-off
@@ -53,7 +54,7 @@ from .units import GB, TERA
 
 ENGINE_NUMERIC = ["bw_eff", "bw_eff_apple", "quant_bw_factor", "prefill_mfu", "prefill_mfu_apple", "decode_mfu",
                   "fp16_acc16",
-                  "step_overhead_s", "layer_overhead_s", "prefill_floor_s", "allreduce_latency_s",
+                  "step_overhead_s", "layer_overhead_s", "layer_overhead_apple_s", "prefill_floor_s", "allreduce_latency_s",
                   "moe_compute_factor", "gpu_memory_utilization", "cuda_graph_gib", "kv_block_tokens",
                   "max_num_seqs", "layer_split"]
 ACTIVATION_BYTES = 2  # fp16/bf16 activations exchanged by the all-reduces
@@ -116,9 +117,11 @@ def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
     rows = {r["name"]: r for r in gpu_table().rows}
     names = np.asarray(gpu.name, dtype=object)
     uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
-    apple, geforce, acc16 = [], [], []
+    apple, geforce, acc16, link = [], [], [], []
     for n in uniq:
         r = rows.get(n, {})
+        kind_ic = (r.get("interconnect_kind") or "").strip().lower()
+        link.append({"nvlink": 1.0, "xgmi": 1.0, "ici": 1.0, "pcie": 0.0, "none": 0.0, "roce": 0.0}.get(kind_ic, -1.0))
         vendor = (r.get("vendor") or "").strip().lower()
         is_apple = vendor == "apple" or n.lower().startswith("apple")
         is_geforce = n.lower().startswith(("rtx-", "gtx-")) and not n.lower().startswith(("rtx-a", "rtx-pro", "rtx-6000"))
@@ -134,7 +137,8 @@ def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
     shape = names.shape
     return {"apple": np.array(apple, dtype=bool)[inv].reshape(shape),
             "geforce": np.array(geforce, dtype=bool)[inv].reshape(shape),
-            "acc16_tflops": np.array(acc16, dtype=np.float64)[inv].reshape(shape)}
+            "acc16_tflops": np.array(acc16, dtype=np.float64)[inv].reshape(shape),
+            "gpu_link": np.array(link, dtype=np.float64)[inv].reshape(shape)}  # 1 NVLink-class, 0 PCIe, -1 unknown
 
 
 def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
@@ -157,6 +161,7 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     bw = np.where(np.broadcast_to(apple, shape), out["bw_eff_apple"], out["bw_eff"])
     out["bw_fraction"] = bw * np.where(quantized, out["quant_bw_factor"], 1.0)
     out["prefill_fraction"] = np.where(np.broadcast_to(apple, shape), out["prefill_mfu_apple"], out["prefill_mfu"])
+    out["layer_s"] = np.where(np.broadcast_to(apple, shape), out["layer_overhead_apple_s"], out["layer_overhead_s"])
     return out
 
 
@@ -208,7 +213,8 @@ def _allreduce_s(a: Architecture, gpu: GPU, e, t, tokens):
     """Two all-reduces per layer over ``t`` GPUs of ``tokens`` x d_model activations."""
     ic = np.where(gpu.interconnect_gb_s > 0, gpu.interconnect_gb_s, PCIE_GB_S)
     link = ic / 2 * GB  # catalog figures are bidirectional (NVLink 4: 900 GB/s = 450 each way)
-    pcie = ic <= PCIE_MAX_GB_S  # no NVLink / Infinity Fabric: collectives go through the host's PCIe switch
+    kind = gpu_flags(gpu)["gpu_link"]  # catalog interconnect_kind; by bandwidth where the row has none
+    pcie = np.where(kind >= 0, kind == 0, ic <= PCIE_MAX_GB_S)  # collectives through the host's PCIe switch
     msg = np.asarray(tokens, dtype=np.float64) * a.d_model * ACTIVATION_BYTES
     latency = e["allreduce_latency_s"] * np.where(pcie, PCIE_LATENCY_FACTOR, 1.0)
     per = latency + 2 * (t - 1) / np.maximum(t, 1) * msg / link
@@ -230,7 +236,7 @@ def decode_parts(a: Architecture, gpu: GPU, p: Precision, context, batch=1, gpus
     bytes_read = decode_weight_bytes_touched(a, p, b) + M.kv_cache_bytes(a, context, b, kv)
     memory = bytes_read / (t * bw)  # layer-split stages each read their share, one after another
     compute = b * F.forward_flops_per_token(a, context) / (t * _compute_peak(gpu, p, e) * e["decode_mfu"])
-    overhead = e["step_overhead_s"] + a.n_layers * e["layer_overhead_s"]
+    overhead = e["step_overhead_s"] + a.n_layers * e["layer_s"]
     comm = _allreduce_s(a, gpu, e, t, b) + (stages - 1) * e["allreduce_latency_s"] * 4
     return {"memory_s": memory, "compute_s": compute, "overhead_s": overhead + 0 * memory, "comm_s": comm,
             "stages": stages, "tp": t}
@@ -263,7 +269,7 @@ def prefill_parts(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=
     chunks = np.maximum(np.ceil(b * prompt / chunk), 1.0)
     memory = M.weight_bytes(a, p) / (t * gpu.bandwidth_gb_s * GB * e["bw_fraction"]) * chunks
     comm = _allreduce_s(a, gpu, e, t, b * prompt) + (stages - 1) * e["allreduce_latency_s"] * 4
-    fixed = e["prefill_floor_s"] + a.n_layers * e["layer_overhead_s"]
+    fixed = e["prefill_floor_s"] + a.n_layers * e["layer_s"]
     return {"compute_s": compute, "memory_s": memory, "comm_s": comm, "fixed_s": fixed + 0 * compute}
 
 

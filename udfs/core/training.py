@@ -152,7 +152,11 @@ def peak_flops(gpu, p: Precision) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def _mfu_table() -> dict[str, float]:
     from .catalog import _read_csv
-    return {r["generation"].strip().lower(): float(r["mfu"]) for r in _read_csv("mfu_by_generation.csv")}
+    return {_gen_key(r["generation"]): float(r["mfu"]) for r in _read_csv("mfu_by_generation.csv")}
+
+
+def _gen_key(text: str) -> str:
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())  # "TPU v4" = "tpu-v4", "CDNA 2" = "cdna2"
 
 
 def default_mfu(gpu) -> np.ndarray:
@@ -166,8 +170,10 @@ def default_mfu(gpu) -> np.ndarray:
 
     def one(n):
         r = rows.get(str(n), {})
-        gen = (r.get("generation") or r.get("architecture") or "").strip().lower()
-        return table.get(gen, fallback)
+        for key in (r.get("generation"), r.get("architecture")):
+            if key and _gen_key(key) in table:
+                return table[_gen_key(key)]
+        return fallback
     return np.vectorize(one, otypes=[np.float64])(names) if names.size else np.zeros(names.shape)
 
 
