@@ -194,6 +194,6 @@ def calibrate_kv(a, gpu, p, kv, kv_cache_tokens, gpus=1):
     used = (M.weight_bytes(a, p) + kv_bytes) / _f(gpus)
     reserved = gpu.memory_gib - used / GIB
     if np.any(reserved < 0):
-        raise ScalesheetError("kv_cache_tokens", "more KV cache than the GPUs can hold next to the weights; "
+        raise ScalesheetError("vllm_line", "more KV cache than the GPUs can hold next to the weights; "
                                                  "check the model, precision and gpus")
     return reserved
