@@ -251,3 +251,20 @@ def test_blank_mfu_takes_the_gpu_generation_value():
     assert h_a100 == pytest.approx(udfs.LLM_TRAIN_GPU_HOURS("llama-2-7b", 2e12, "a100-sxm-80gb", None, rows["Ampere"]))
     h_h100 = udfs.LLM_TRAIN_GPU_HOURS("llama-2-7b", 2e12, "h100-sxm")
     assert h_h100 == pytest.approx(udfs.LLM_TRAIN_GPU_HOURS("llama-2-7b", 2e12, "h100-sxm", None, rows["Hopper"]))
+
+
+def test_serving_plan_sheet_is_registered_with_its_formulas_and_chart():
+    import io
+
+    import openpyxl
+
+    from workbook import build
+    wb = openpyxl.load_workbook(io.BytesIO(build.build_bytes()))
+    ws = wb["Serving plan"]
+    formulas = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    for fn in ("LLM_GPUS_FOR_SLO", "LLM_REPLICAS_FOR_SLO", "LLM_COST_PER_MTOK_IO", "LLM_SERVE_TOKPS"):
+        assert any(fn in f for f in formulas), fn
+    assert any('"low"' in f for f in formulas) and any('"high"' in f for f in formulas)
+    assert len(ws._charts) == 1
+    for name in ("sv_users", "sv_rate", "sv_ttft", "sv_tokps_user", "sv_api_in", "sv_api_out", "sv_engine"):
+        assert name in wb.defined_names, name
