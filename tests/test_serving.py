@@ -268,3 +268,30 @@ def test_serving_plan_sheet_is_registered_with_its_formulas_and_chart():
     assert len(ws._charts) == 1
     for name in ("sv_users", "sv_rate", "sv_ttft", "sv_tokps_user", "sv_api_in", "sv_api_out", "sv_engine"):
         assert name in wb.defined_names, name
+
+
+def test_pipeline_stages_overlap_only_with_several_sequences():
+    a, g, p, kv = arch("llama-3.1-70b"), resolve.gpu(H100), resolve.precision(BF16), resolve.kv_precision(KV16)
+    one = speed.decode_tokens_per_s(a, g, p, 1024, 1, 4, kv, "vllm", tp=1, pp=4)
+    assert one == pytest.approx(1 / speed.decode_step_s(a, g, p, 1024, 1, 4, kv, "vllm", tp=1, pp=4))
+    # compute-bound (large batch, short context): four micro-batches keep four GPUs busy
+    many = speed.decode_tokens_per_s(a, g, p, 64, 1024, 4, kv, "vllm", tp=1, pp=4)
+    no_overlap = 1024 / speed.decode_step_s(a, g, p, 64, 1024, 4, kv, "vllm", tp=1, pp=4)
+    assert 3 < many / no_overlap <= 4
+    # memory-bound: batching already shares each weight read, so overlapping stages gains little
+    mem = speed.decode_tokens_per_s(a, g, p, 1024, 16, 4, kv, "vllm", tp=1, pp=4)
+    assert mem / (16 / speed.decode_step_s(a, g, p, 1024, 16, 4, kv, "vllm", tp=1, pp=4)) < 1.3
+
+
+def test_expert_parallel_reads_a_share_of_the_experts_and_pays_all_to_alls():
+    a, g, p, kv = arch("mixtral-8x7b"), resolve.gpu(H100), resolve.precision(BF16), resolve.kv_precision(KV16)
+    tp = speed.decode_parts(a, g, p, 1024, 64, 8, kv, "vllm")
+    ep = speed.decode_parts(a, g, p, 1024, 64, 8, kv, "vllm", expert_parallel=True)
+    routed = P.param_breakdown(a)["mlp/routed_experts"] * 2
+    assert ep["memory_s"] > tp["memory_s"]  # attention and dense weights are whole on every GPU
+    e = speed.engine_params("vllm", g, p)
+    assert ep["comm_s"] >= 2 * (a.n_layers - a.first_dense_layers) * e["allreduce_latency_s"]
+    dense = arch(A8)
+    same = speed.decode_parts(dense, g, p, 1024, 64, 8, kv, "vllm", expert_parallel=True)
+    assert same["memory_s"] == speed.decode_parts(dense, g, p, 1024, 64, 8, kv, "vllm")["memory_s"]
+    assert routed > 0

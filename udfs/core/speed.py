@@ -20,6 +20,10 @@ per extra GPU (``allreduce_latency_s``). Pipeline parallelism (``pp`` stages) is
 token; with enough sequences in flight stages overlap, so throughput divides by the stages while the
 per-token time does not (bubble fraction (pp-1)/(micro-batches+pp-1), Huang et al. 2019 GPipe sec. 2.2).
 
+Expert parallelism (``expert_parallel``, MoE only): each GPU keeps attention and dense weights whole and
+1/g of the routed experts, serves b/g sequences' attention, and pays two all-to-alls per MoE layer instead
+of the tensor-parallel all-reduces (DeepSeek-V3 serving layout, arXiv:2412.19437 sec. 3.4).
+
 Prefill (time to first token) of ``batch`` prompts:
 
     ttft = max(FLOPs / (t x peak x prefill_mfu x moe factor), weight bytes / (t x bandwidth)) x chunks
@@ -225,34 +229,75 @@ def _calib(calibration):
     return 1.0 if calibration is None else np.asarray(calibration, dtype=np.float64)
 
 
+def _moe_layers(a: Architecture) -> np.ndarray:
+    return np.where(a.n_experts > 0, a.n_layers - a.first_dense_layers, 0.0)
+
+
+def _expert_parallel_parts(a, gpu, p, kv, context, b, g, e, bw, peak):
+    """Expert parallelism over ``g`` GPUs with data-parallel attention (DeepSeek-V3 serving layout,
+    DeepSeek-AI 2024, arXiv:2412.19437 sec. 3.4): each GPU holds the attention and dense weights whole and
+    1/g of the routed experts, serves b/g sequences' attention, and two all-to-alls per MoE layer (dispatch,
+    combine) move each token's activation to its k experts and back."""
+    routed = P.param_breakdown(a)["mlp/routed_experts"] * p.bits / 8
+    E = np.maximum(a.n_experts, 1)
+    touched = np.where(a.n_experts > 0, 1 - (1 - a.experts_per_token / E) ** b, 1.0)
+    other = decode_weight_bytes_touched(a, p, b) - routed * touched
+    per_gpu = other + routed * touched / g + M.kv_cache_bytes(a, context, b / g, kv)
+    memory = per_gpu / bw
+    compute = b / g * F.forward_flops_per_token(a, context) / (peak * e["decode_mfu"])
+    link = np.where(gpu.interconnect_gb_s > 0, gpu.interconnect_gb_s, PCIE_GB_S) / 2 * GB
+    msg = b / g * a.experts_per_token * a.d_model * ACTIVATION_BYTES * (g - 1) / g
+    comm = np.where(g > 1, 2 * _moe_layers(a) * (e["allreduce_latency_s"] + msg / link), 0.0)
+    return memory, compute, comm
+
+
 def decode_parts(a: Architecture, gpu: GPU, p: Precision, context, batch=1, gpus=1, kv: Precision | None = None,
-                 engine=None, tp=None, pp=None) -> dict[str, np.ndarray]:
-    """The terms of one decode step in seconds (before calibration): memory, compute, overhead, comm."""
+                 engine=None, tp=None, pp=None, expert_parallel=False) -> dict[str, np.ndarray]:
+    """The terms of one decode step in seconds (before calibration): memory, compute, overhead, comm.
+
+    ``tp`` / ``pp``: tensor-parallel degree and pipeline stages (default from ``gpus`` and the engine's
+    multi-GPU mode). ``expert_parallel``: MoE experts spread over ``gpus`` with data-parallel attention
+    (a dense model is unaffected)."""
     kv = p if kv is None else kv
     e = engine_params(engine, gpu, p)
     t, stages = _parallel(gpus, e, tp, pp)
     b = np.asarray(batch, dtype=np.float64)
     bw = gpu.bandwidth_gb_s * GB * e["bw_fraction"]
+    peak = _compute_peak(gpu, p, e)
     bytes_read = decode_weight_bytes_touched(a, p, b) + M.kv_cache_bytes(a, context, b, kv)
     memory = bytes_read / (t * bw)  # layer-split stages each read their share, one after another
-    compute = b * F.forward_flops_per_token(a, context) / (t * _compute_peak(gpu, p, e) * e["decode_mfu"])
+    compute = b * F.forward_flops_per_token(a, context) / (t * peak * e["decode_mfu"])
     overhead = e["step_overhead_s"] + a.n_layers * e["layer_s"]
     comm = _allreduce_s(a, gpu, e, t, b) + (stages - 1) * e["allreduce_latency_s"] * 4
+    if expert_parallel:
+        g = np.asarray(gpus, dtype=np.float64)
+        ep_mem, ep_compute, ep_comm = _expert_parallel_parts(a, gpu, p, kv, context, b, g, e, bw, peak)
+        moe = (a.n_experts > 0) & (g > 1)
+        memory, compute = np.where(moe, ep_mem, memory), np.where(moe, ep_compute, compute)
+        comm = np.where(moe, ep_comm, comm)
     return {"memory_s": memory, "compute_s": compute, "overhead_s": overhead + 0 * memory, "comm_s": comm,
             "stages": stages, "tp": t}
 
 
 def decode_step_s(a: Architecture, gpu: GPU, p: Precision, context, batch=1, gpus=1,
-                  kv: Precision | None = None, engine=None, calibration=None, tp=None, pp=None) -> np.ndarray:
+                  kv: Precision | None = None, engine=None, calibration=None, tp=None, pp=None,
+                  expert_parallel=False) -> np.ndarray:
     """Seconds for one decode step producing one token for each of ``batch`` sequences at ``context``."""
-    d = decode_parts(a, gpu, p, context, batch, gpus, kv, engine, tp, pp)
+    d = decode_parts(a, gpu, p, context, batch, gpus, kv, engine, tp, pp, expert_parallel)
     return (np.maximum(d["memory_s"], d["compute_s"]) + d["overhead_s"] + d["comm_s"]) / _calib(calibration)
 
 
-def decode_tokens_per_s(a, gpu, p, context, batch=1, gpus=1, kv=None, engine=None, calibration=None) -> np.ndarray:
-    """Generated tokens per second for the whole batch."""
-    return np.asarray(batch, dtype=np.float64) / decode_step_s(a, gpu, p, context, batch, gpus, kv, engine,
-                                                               calibration)
+def decode_tokens_per_s(a, gpu, p, context, batch=1, gpus=1, kv=None, engine=None, calibration=None, tp=None,
+                        pp=None, expert_parallel=False) -> np.ndarray:
+    """Generated tokens per second for the whole batch.
+
+    With ``pp`` pipeline stages (an explicit pipeline, as vLLM's pipeline_parallel_size) the batch runs as
+    m = min(batch, pp) micro-batches that occupy different stages at once: continuous decoding keeps the
+    pipeline full (1F1B steady state without a flush, Narayanan et al. 2021 sec. 2.2), so throughput =
+    batch / step(batch / m). One sequence (m = 1) gains nothing, as with llama.cpp's layer split."""
+    b = np.asarray(batch, dtype=np.float64)
+    m = 1.0 if pp is None else np.minimum(b, np.asarray(pp, dtype=np.float64))
+    return b / decode_step_s(a, gpu, p, context, b / m, gpus, kv, engine, calibration, tp, pp, expert_parallel)
 
 
 def prefill_parts(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=1, gpus=1, engine=None,
