@@ -44,6 +44,8 @@ FIT_GRID = {  # coarse enough that the leave-one-source-out fits run in seconds
     "step_overhead_s": np.round(np.arange(0.0, 0.0040001, 0.0004), 5),
     "prefill_mfu": np.round(np.arange(0.20, 0.801, 0.04), 3),
     "prefill_mfu_apple": np.round(np.arange(0.30, 0.901, 0.04), 3),
+    "attention_factor": np.round(np.arange(0.05, 1.001, 0.05), 3),
+    "quant_prefill_factor": np.round(np.arange(0.5, 1.001, 0.05), 3),
     "layer_overhead_apple_s": np.round(np.arange(0.0, 0.00030001, 0.00002), 6),
 }
 LEGACY = {"bw": 0.575, "prefill_mfu": 0.5, "decode_mfu": 0.5, "scaling": 0.9}

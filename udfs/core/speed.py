@@ -13,7 +13,8 @@ A decode step (one token for each of ``batch`` sequences) on ``t`` tensor-parall
 achieved bandwidth = catalog bandwidth x ``bw_eff`` of the engine (``bw_eff_apple`` on Apple GPUs, whose
 Metal kernels reach other fractions of bandwidth and of peak, ``prefill_mfu_apple``, and pay more per layer
 for command encoding, ``layer_overhead_apple_s``) x
-``quant_bw_factor`` for block-quantized formats below 8 bits (dequantisation costs the kernels bandwidth).
+``quant_bw_factor`` for block-quantized formats (GGUF, GPTQ/AWQ-style integer; any format below 8 bits) (dequantisation costs the kernels bandwidth;
+in prefill it costs compute: ``quant_prefill_factor``).
 Engines that split layers over GPUs (llama.cpp ``--split-mode layer``, transformers ``device_map``) run
 the GPUs one after another at batch 1: memory time is that of one GPU reading everything, plus a hand-off
 per extra GPU (``allreduce_latency_s``). Pipeline parallelism (``pp`` stages) is the same sequence for one
@@ -26,10 +27,14 @@ of the tensor-parallel all-reduces (DeepSeek-V3 serving layout, arXiv:2412.19437
 
 Prefill (time to first token) of ``batch`` prompts:
 
-    ttft = max(FLOPs / (t x peak x prefill_mfu x moe factor), weight bytes / (t x bandwidth)) x chunks
+    ttft = max((matmul FLOPs + attention FLOPs / attention_factor) / (t x peak x prefill_mfu x moe factor),
+               weight bytes / (t x bandwidth) x chunks)
            + allreduce (message = prompt tokens x d_model x 2 bytes) + n_layers x layer_overhead_s
            + prefill_floor_s
 
+Attention FLOPs run at ``attention_factor`` of the GEMM rate: FlashAttention-2 reaches 50-73 % of A100
+peak where GEMMs reach 80 % (Dao 2023, arXiv:2307.08691 Fig. 4-6: about 0.7 of the GEMM rate); llama.cpp's
+attention (fitted) much less. Pipeline stages overlap prompt micro-batches (GPipe bubble, below).
 GeForce cards run llama.cpp's fp16 GEMMs at the fp16-accumulate rate (twice the fp32-accumulate rate the
 datasheet lists as 'FP16 tensor'; NVIDIA Ada / Ampere GA102 whitepapers, Appendix A); the catalog column
 ``fp16_acc16_tflops`` when present, else 2 x the fp16 column on GeForce cards.
@@ -56,12 +61,15 @@ from .errors import ScalesheetError
 from .training import peak_flops
 from .units import GB, TERA
 
-ENGINE_NUMERIC = ["bw_eff", "bw_eff_apple", "quant_bw_factor", "prefill_mfu", "prefill_mfu_apple", "decode_mfu",
+ENGINE_NUMERIC = ["bw_eff", "bw_eff_apple", "quant_bw_factor", "prefill_mfu", "prefill_mfu_apple",
+                  "attention_factor", "quant_prefill_factor", "decode_mfu",
                   "fp16_acc16",
                   "step_overhead_s", "layer_overhead_s", "layer_overhead_apple_s", "prefill_floor_s", "allreduce_latency_s",
                   "moe_compute_factor", "gpu_memory_utilization", "cuda_graph_gib", "kv_block_tokens",
                   "max_num_seqs", "layer_split"]
 ACTIVATION_BYTES = 2  # fp16/bf16 activations exchanged by the all-reduces
+LLAMA_CPP_UBATCH = 512.0  # llama.cpp n_ubatch default (common/common.h), the pipeline micro-batch
+PREFILL_CHUNK = 8192.0    # tokens per prefill pass of a server (vLLM max_num_batched_tokens, assumptions.csv)
 PCIE_GB_S = 64.0       # PCIe 4.0 x16, both directions (PCI-SIG: 16 GT/s x 16 lanes ~ 32 GB/s each way)
 PCIE_MAX_GB_S = 128.0  # an interconnect figure at or below PCIe 5.0 x16 means no GPU-to-GPU link
 PCIE_LATENCY_FACTOR = 2.0  # NCCL over PCIe / host bridges: about twice the NVLink small-message latency
@@ -116,6 +124,11 @@ def _gguf_names() -> frozenset:
     return frozenset(r["name"] for r in precision_table().rows if r.get("kind", "").strip() == "gguf")
 
 
+@functools.lru_cache(maxsize=None)
+def _precision_kinds() -> dict:
+    return {r["name"]: r.get("kind", "").strip() for r in precision_table().rows}
+
+
 def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
     """Per-GPU facts the catalog row holds beyond the GPU record: Apple, GeForce, fp16-accumulate rate."""
     rows = {r["name"]: r for r in gpu_table().rows}
@@ -161,10 +174,14 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
         vals = np.array([table[u][k] for u in uniq], dtype=np.float64)
         out[k] = vals[inv].reshape(shape)
     out["name"] = names
-    quantized = np.asarray(p.bits) < 8
+    kinds = _precision_kinds()
+    block = np.vectorize(lambda n: kinds.get(str(n), "") in ("gguf", "int"), otypes=[bool])(
+        np.asarray(p.name, dtype=object))
+    quantized = block | (np.asarray(p.bits) < 8)  # GGUF / integer block formats (Q8_0 too), or few bits
     bw = np.where(np.broadcast_to(apple, shape), out["bw_eff_apple"], out["bw_eff"])
     out["bw_fraction"] = bw * np.where(quantized, out["quant_bw_factor"], 1.0)
-    out["prefill_fraction"] = np.where(np.broadcast_to(apple, shape), out["prefill_mfu_apple"], out["prefill_mfu"])
+    out["prefill_fraction"] = (np.where(np.broadcast_to(apple, shape), out["prefill_mfu_apple"], out["prefill_mfu"])
+                               * np.where(quantized, out["quant_prefill_factor"], 1.0))
     out["layer_s"] = np.where(np.broadcast_to(apple, shape), out["layer_overhead_apple_s"], out["layer_overhead_s"])
     return out
 
@@ -307,13 +324,22 @@ def prefill_parts(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=
     prompt = np.asarray(prompt_tokens, dtype=np.float64)
     b = np.asarray(batch, dtype=np.float64)
     moe = np.where(a.n_experts > 0, e["moe_compute_factor"], 1.0)
-    flop_s = t * stages * _compute_peak(gpu, p, e) * e["prefill_fraction"] * moe
-    # layer-split GPUs each hold 1/stages of the layers: compute divides, but they run in turn at batch 1
-    compute = F.prefill_flops(a, prompt, b) / flop_s * np.where(e["layer_split"] > 0, stages, 1.0)
-    chunk = 8192.0
-    chunks = np.maximum(np.ceil(b * prompt / chunk), 1.0)
+    flop_s = t * _compute_peak(gpu, p, e) * e["prefill_fraction"] * moe
+    # Stages hold 1/stages of the layers each. The prompt runs as m micro-batches (llama.cpp: n_ubatch 512;
+    # servers: one prefill chunk): the first passes every stage in turn, the rest follow one stage behind
+    # (GPipe, Huang et al. 2019): time = all-layer time / m x (m + stages - 1) / stages.
+    tokens = b * prompt
+    ubatch = np.where(e["layer_split"] > 0, LLAMA_CPP_UBATCH, PREFILL_CHUNK)
+    m = np.maximum(np.ceil(tokens / ubatch), 1.0)
+    matmul = 2 * P.matmul_params(a) * tokens
+    attention = F.prefill_flops(a, prompt, b) - matmul  # causal attention runs below GEMM efficiency
+    compute = (matmul + attention / e["attention_factor"]) / flop_s / m * (m + stages - 1) / stages
+    chunks = np.maximum(np.ceil(tokens / PREFILL_CHUNK), 1.0)
     memory = M.weight_bytes(a, p) / (t * gpu.bandwidth_gb_s * GB * e["bw_fraction"]) * chunks
-    comm = _allreduce_s(a, gpu, e, t, b * prompt) + (stages - 1) * e["allreduce_latency_s"] * 4
+    link = np.where(gpu.interconnect_gb_s > 0, gpu.interconnect_gb_s, PCIE_GB_S) / 2 * GB
+    hand_off = (stages - 1) * (e["allreduce_latency_s"] * 4 + np.minimum(tokens, ubatch) * a.d_model
+                               * ACTIVATION_BYTES / link)
+    comm = _allreduce_s(a, gpu, e, t, tokens) + hand_off
     fixed = e["prefill_floor_s"] + a.n_layers * e["layer_s"]
     return {"compute_s": compute, "memory_s": memory, "comm_s": comm, "fixed_s": fixed + 0 * compute}
 
