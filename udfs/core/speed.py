@@ -120,11 +120,6 @@ def _engine_table() -> dict[str, dict[str, float]]:
 
 
 @functools.lru_cache(maxsize=None)
-def _gguf_names() -> frozenset:
-    return frozenset(r["name"] for r in precision_table().rows if r.get("kind", "").strip() == "gguf")
-
-
-@functools.lru_cache(maxsize=None)
 def _precision_kinds() -> dict:
     return {r["name"]: r.get("kind", "").strip() for r in precision_table().rows}
 
@@ -162,7 +157,11 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     """Arrays of every engine field, broadcast over engine x GPU x precision; auto resolved per cell."""
     eng = np.asarray("auto" if engine is None else engine, dtype=object)
     flags = gpu_flags(gpu)
-    gguf = np.vectorize(lambda n: str(n) in _gguf_names(), otypes=[bool])(np.asarray(p.name, dtype=object))
+    kinds = _precision_kinds()
+    pnames = np.asarray(p.name, dtype=object)
+    uniq_p, inv_p = np.unique(pnames.astype(str).ravel(), return_inverse=True)
+    pkind = np.array([kinds.get(n, "") for n in uniq_p], dtype=object)[inv_p].reshape(pnames.shape)
+    gguf = pkind == "gguf"
     shape = np.broadcast_shapes(eng.shape, flags["apple"].shape, gguf.shape)
     eng, apple, gguf, geforce = (np.broadcast_to(x, shape) for x in (eng, flags["apple"], gguf, flags["geforce"]))
     local = apple | gguf | geforce
@@ -174,9 +173,8 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
         vals = np.array([table[u][k] for u in uniq], dtype=np.float64)
         out[k] = vals[inv].reshape(shape)
     out["name"] = names
-    kinds = _precision_kinds()
-    block = np.vectorize(lambda n: kinds.get(str(n), "") in ("gguf", "int"), otypes=[bool])(
-        np.asarray(p.name, dtype=object))
+    out["flags"] = flags  # the GPU facts, computed once per call
+    block = (pkind == "gguf") | (pkind == "int")
     quantized = block | (np.asarray(p.bits) < 8)  # GGUF / integer block formats (Q8_0 too), or few bits
     bw = np.where(np.broadcast_to(apple, shape), out["bw_eff_apple"], out["bw_eff"])
     out["bw_fraction"] = bw * np.where(quantized, out["quant_bw_factor"], 1.0)
@@ -190,7 +188,7 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
 def _compute_peak(gpu: GPU, p: Precision, e: dict) -> np.ndarray:
     """Peak FLOP/s for the precision; GeForce at the fp16-accumulate rate where the engine uses it."""
     peak = peak_flops(gpu, p)
-    flags = gpu_flags(gpu)
+    flags = e["flags"]
     acc16 = np.where(flags["acc16_tflops"] > 0, flags["acc16_tflops"] * TERA, 2 * peak)
     half = np.isin(np.asarray(p.compute), [2, 3])  # fp16 / bf16 compute (quantized formats dequantize to fp16)
     use = flags["geforce"] & half & (e["fp16_acc16"] > 0)
@@ -234,7 +232,7 @@ def _allreduce_s(a: Architecture, gpu: GPU, e, t, tokens):
     """Two all-reduces per layer over ``t`` GPUs of ``tokens`` x d_model activations."""
     ic = np.where(gpu.interconnect_gb_s > 0, gpu.interconnect_gb_s, PCIE_GB_S)
     link = ic / 2 * GB  # catalog figures are bidirectional (NVLink 4: 900 GB/s = 450 each way)
-    kind = gpu_flags(gpu)["gpu_link"]  # catalog interconnect_kind; by bandwidth where the row has none
+    kind = e["flags"]["gpu_link"]  # catalog interconnect_kind; by bandwidth where the row has none
     pcie = np.where(kind >= 0, kind == 0, ic <= PCIE_MAX_GB_S)  # collectives through the host's PCIe switch
     msg = np.asarray(tokens, dtype=np.float64) * a.d_model * ACTIVATION_BYTES
     latency = e["allreduce_latency_s"] * np.where(pcie, PCIE_LATENCY_FACTOR, 1.0)
