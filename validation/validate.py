@@ -9,8 +9,10 @@ the ratio ours / reference, pass or miss against the target of its kind) plus th
 are stated in; :func:`render` writes them as Markdown. ``tests/test_validation.py`` runs :func:`compute`
 and asserts the targets we meet, and checks that docs/validation.md equals :func:`render` of it.
 
-Targets (issue 5): training GPU-hours within 15 % at the paper's stated or implied MFU; batch-1 decode
-within 25 % on at least 80 % of GPU/model pairs; GGUF file sizes within 5 %.
+Targets (issues 5 and 13): training GPU-hours within 15 % at the paper's stated or implied MFU, and at the
+default MFU on at least 5 of the 7 LLaMA-1/Llama 2 runs; GGUF file sizes within 5 %; speed points (decode,
+prefill) within 25 % on at least 70 % through the Excel functions with blank optional arguments, also when
+each source is held out of the fit (validation/speed_check.py); Apple M-series batch-1 decode on 80 %.
 
 Row treatment, decided here and printed in the document:
 * rows whose notes say UNVERIFIED are computed and shown separately; they never count in a pass rate;
@@ -28,7 +30,6 @@ import csv
 import difflib
 import math
 import re
-import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,12 +53,10 @@ DOC = REPO / "docs" / "validation.md"
 
 TOL_TRAIN = 0.15      # training GPU-hours (and FLOPs) within 15 %
 TOL_FILE = 0.05       # GGUF file sizes within 5 %
-TOL_DECODE = 0.25     # batch-1 decode within 25 % ...
-DECODE_PAIR_TARGET = 0.80  # ... on at least 80 % of GPU/model pairs
+TOL_DECODE = 0.25     # speed (decode tokens/s, prefill TTFT) within 25 %
 TOL_MFU = 0.10        # our MFU recomputed from a stated throughput vs the stated MFU (reported, no target)
 VLLM_GPU_MEMORY_UTILIZATION = 0.90  # vLLM's default gpu_memory_utilization (EngineArgs)
 VLLM_BLOCK_TOKENS = 16               # vLLM's default block_size (tokens per KV block, CUDA)
-LLAMA_CPP_MAIN_TOKENS = 1024         # XiongjieDai LLaMA 2 rows: README usage runs ./main with -n 1024
 
 # ------------------------------------------------------------------------------------------ mappings
 _GPT = {"ffn_type": "gelu", "norm_type": "layernorm", "norms_per_layer": 2, "qkv_bias": True, "o_bias": True,
@@ -465,10 +464,6 @@ def _mlperf(r: dict) -> Result:
                   "tokens/s", "info", None, note)
 
 
-def _geomean(values) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values))
-
-
 # ------------------------------------------------------------------------------------- seed claims
 def seed_claims(path: Path = SEED_CLAIMS) -> dict:
     """Claim, seed's figure, ours and ratio for every row of workbook/seed_claims.csv, if it exists.
@@ -845,11 +840,6 @@ def _file_commentary(res: dict) -> list[str]:
                 "llama.cpp's llama_tensor_get_type assigns them), from which the core computes each model's "
                 "average.")
     return [" ".join(text), ""]
-
-
-def _implied(res: dict, rid: str) -> float:
-    x = next((x for x in res["decode"] if x.id == rid), None)
-    return float("nan") if x is None or "implied_eff" not in x.extra else x.extra["implied_eff"]
 
 
 REGIME_NOTES = {
