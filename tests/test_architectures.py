@@ -19,8 +19,9 @@ CONFIGS = os.path.join(HERE, "data", "hf_configs")
 REFERENCE = json.load(open(os.path.join(CONFIGS, "reference_counts.json"), encoding="utf-8"))["models"]
 # Families whose released configs we transcribed but do not import yet: each must be refused clearly.
 NOT_YET = {
-    "gemma4_text": "Gemma 4 (2026): shared K=V global layers, per-layer input embeddings",
     "mimo_v2_flash": "MiMo-V2-Flash (2026): per-layer-kind head counts and head dims",
+    "deepseek_v4": "DeepSeek-V4 (2026): compressed/sparse attention (compress_ratios), hyper-connections (hc_mult), "
+                   "grouped low-rank output (o_lora_rank)",
 }
 
 
@@ -78,6 +79,14 @@ def test_mla_kv_is_latent_plus_rope_per_layer(context):
     assert kv_bytes("moonshotai__Kimi-K2-Instruct.json", context) == 61 * 576 * context * 2
     # DeepSeek-V3.2 also caches the sparse-attention indexer key (index_head_dim 128) per token and layer.
     assert kv_bytes("deepseek-ai__DeepSeek-V3.2.json", context) == 61 * (576 + 128) * context * 2
+
+
+@pytest.mark.parametrize("context", [1, 100, 128, 129, 4096, 131072])
+def test_gemma4_global_layers_have_their_own_kv_shape(context):
+    # gemma-4-26B-A4B: 25 sliding layers (window 1024) with 8 KV heads of 256, 5 global layers with 2 KV heads
+    # of 512 (K shared as V in the weights; both cached, as transformers' cache stores them).
+    expected = 25 * 2 * 8 * 256 * min(context, 1024) * 2 + 5 * 2 * 2 * 512 * context * 2
+    assert kv_bytes("google__gemma-4-26B-A4B.json", context) == expected
 
 
 @pytest.mark.parametrize("context", [1, 100, 128, 129, 4096, 131072])
@@ -193,3 +202,38 @@ def test_mixed_catalog_columns_vectorise():
     kv = memory.kv_cache_bytes(a, np.full(names.shape, 2048.0), 1, catalog.kv_precisions("fp16"))
     for i, n in enumerate(names[:10]):
         assert kv[i] == memory.kv_cache_bytes(catalog.models(n), 2048.0, 1, catalog.kv_precisions("fp16"))
+
+
+@pytest.mark.parametrize("name, published_gib", [("gpt-oss-120b", 60.8), ("gpt-oss-20b", 12.8)])
+def test_gpt_oss_checkpoint_size_with_mxfp4_experts(name, published_gib):
+    # OpenAI gpt-oss model card (arXiv:2508.10925) Table 1: checkpoint sizes 60.8 GiB and 12.8 GiB, with the
+    # MoE weights in MXFP4 and every other tensor in bf16. Reading the whole model as bf16 would say 2.5-4x more.
+    from udfs.core import api
+    got = float(api.weights_bytes(name, "gpt-oss-style")) / 2**30
+    assert abs(got - published_gib) / published_gib < 0.005, got
+    assert float(api.weights_bytes(name, "experts=mxfp4,rest=bf16")) == float(api.weights_bytes(name, "gpt-oss-style"))
+    assert float(api.weights_bytes(name, "bf16")) / 2**30 > 1.6 * published_gib
+
+
+DEFAULTS_DIR = os.path.join(HERE, "data", "hf_class_defaults")
+DEFAULT_COUNTS = json.load(open(os.path.join(DEFAULTS_DIR, "counts.json"), encoding="utf-8"))["counts"]
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_COUNTS))
+def test_family_rules_on_transformers_class_defaults(name):
+    """The default config of each supported family's transformers class, counted on the meta device: the
+    importer's per-family rules (norms, biases, q/k norms, MoE placement) beyond the released configs."""
+    with open(os.path.join(DEFAULTS_DIR, name), encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    got = int(params.total_params(hf_config.architecture_from_config(cfg, name)))
+    expected = DEFAULT_COUNTS[name]
+    assert abs(got - expected) <= 1e-6 * expected, (got, expected)  # Apertus: 2 xIELU scalars a layer apart
+
+
+@pytest.mark.parametrize("name", ["google__gemma-3-4b-it.json", "google__gemma-3-27b-it.json"])
+def test_gemma3_vision_tower_counted_apart(name):
+    rec = hf_config.record_from_config(_config(name), name)
+    assert rec["vision_params"] == REFERENCE[name]["vision_params"]
+    a = _arch(name)
+    assert int(a.vision_params) == REFERENCE[name]["vision_params"]
+    assert int(params.total_params(a)) == REFERENCE[name]["causal_lm_params"]  # the language model alone

@@ -206,7 +206,7 @@ def test_fp4_formats_use_fp4_units_where_native_and_16_bit_elsewhere():
     ("mxfp6", 6 + 8 / 32, "fp6", "opencompute.org"),
     ("mxfp8", 8 + 8 / 32, "fp8", "opencompute.org"),
     ("fp8_block", 8 + 32 / (128 * 128), "fp8", "2412.19437"),
-    ("int4_g32", 4 + 16 / 32, "fp16", "compressed-tensors"),
+    ("int4_g32", 4 + 16 / 32, "fp16", "Kimi-K2.5"),
 ])
 def test_block_format_bits_from_their_layout(name, bits, compute, source):
     p = catalog.precisions([name])
@@ -307,3 +307,68 @@ def test_gpu_spec_reads_the_new_columns():
     assert udfs.GPU_SPEC("h100", "fp5_tflops").startswith("#field:")
     out = udfs.GPU_SPEC([["apple-m4-max"], ["apple-m4-max-32c"]], "bandwidth_gb_s")
     assert [r[0] for r in out] == [546, 410]
+
+
+@pytest.mark.parametrize("config,published_gib", [
+    ("openai__gpt-oss-120b.json", 60.8),  # gpt-oss model card (arXiv:2508.10925, 2025-08): checkpoint sizes
+    ("openai__gpt-oss-20b.json", 12.8),
+])
+def test_gpt_oss_style_gives_the_published_checkpoint_size(config, published_gib):
+    """MXFP4 routed experts (4.25 bits) + bf16 for the rest reproduce the released checkpoints within 0.5 %; the
+    small remainder is the experts' biases, which ship in bf16 but are counted with the experts here."""
+    from pathlib import Path
+
+    from udfs.core import hf_config, memory
+    path = Path(__file__).parent / "data" / "hf_configs" / config
+    a = hf_config.architecture_from_config(hf_config.load_config(path))
+    gib = float(memory.weight_bytes(a, catalog.precisions("gpt-oss-style"))) / 2**30
+    assert gib == pytest.approx(published_gib, rel=0.005)
+    bf16 = float(memory.weight_bytes(a, catalog.precisions("bf16"))) / 2**30
+    assert bf16 > 3 * gib  # without per-group precision the answer would be 3.4x too big
+
+
+# ------------------------------------------------------------------------------ catalog validation on load
+@pytest.fixture
+def edited_csv(monkeypatch):
+    """Load a catalog from edited rows, then restore the shipped one."""
+    real = catalog._read_csv
+    caches = [catalog.gpu_table, catalog._gpu_arrays, catalog.precision_table, catalog._precision_arrays]
+
+    def use(name, rows):
+        monkeypatch.setattr(catalog, "_read_csv", lambda n: [dict(r) for r in rows] if n == name else real(n))
+        for c in caches:
+            c.cache_clear()
+    yield use
+    monkeypatch.setattr(catalog, "_read_csv", real)
+    for c in caches:
+        c.cache_clear()
+
+
+def test_unknown_interconnect_kind_is_refused_on_load(edited_csv):
+    edited_csv("gpus.csv", [dict(GPU_ROWS[0], interconnect_kind="infiniband")])
+    with pytest.raises(RuntimeError, match="interconnect_kind"):
+        catalog.gpu_table()
+
+
+def test_preset_whose_written_bits_disagree_with_its_groups_is_refused(edited_csv):
+    preset = next(r for r in PREC_ROWS if r["name"] == "gpt-oss-style")
+    edited_csv("precisions.csv", PREC_ROWS + [dict(preset, name="bad-style", aliases="", groups="experts=mxfp4,rest=fp8")])
+    with pytest.raises(RuntimeError, match="bad-style"):
+        catalog.precision_table()
+
+
+def test_kimi_k2_style_matches_the_released_quantization_config():
+    """Kimi-K2.5 ships compressed-tensors int4, group 32, symmetric (no zero point), with attention, shared experts
+    and dense MLPs ignored: the preset is experts=int4_g32 (4 + 16/32 bits, bf16 scale), rest=bf16."""
+    import json
+    from pathlib import Path
+    cfg = json.loads((Path(__file__).parent / "data" / "hf_configs" / "moonshotai__Kimi-K2.5.json").read_text())
+    q = cfg.get("quantization_config") or cfg["text_config"]["quantization_config"]
+    w = q["config_groups"]["group_0"]["weights"]
+    assert (w["type"], w["symmetric"], w["strategy"]) == ("int", True, "group")
+    scale_bits = 16  # one bf16 scale per group; symmetric, so no zero point
+    p = catalog.precisions("kimi-k2-style")
+    assert p.expert_bits == w["num_bits"] + scale_bits / w["group_size"] == catalog.precisions("int4_g32").bits
+    assert p.bits == 16 and p.embed_bits == 16
+    assert any("self_attn" in i for i in q["ignore"]) and any("shared_experts" in i for i in q["ignore"])
+    assert "lm_head" in q["ignore"]

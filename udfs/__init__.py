@@ -39,6 +39,8 @@ DOC = {
     "precision": "Weight format: fp32 bf16 fp16 fp8 int8 int4 nf4 int2, GGUF q8_0 q6_k q5_k_m q4_k_m q4_0 "
                  "q3_k_m q2_k, or bits per weight (4.5). Scales included. Blank = bf16.",
     "kv_precision": "KV-cache element format: fp16 bf16 fp8 int8 fp32 q8_0 q4_0 or bits. Blank = fp16.",
+    "state_precision": "Element format of the recurrent state of Mamba/linear-attention layers: fp32 fp16 bf16 "
+                       "fp8 or bits. Blank = fp32 (engines keep SSM state in fp32).",
     "context": "Tokens in the context window per sequence (prompt + generated), >= 0. Blank = 4096 tokens.",
     "batch": "Concurrent sequences, whole number >= 1. Blank = 1.",
     "gpus": "Number of GPUs the model is split over (tensor parallel), whole number >= 1. Blank = 1.",
@@ -164,10 +166,20 @@ def LLM_KV_CACHE_GIB(model, context, batch=None, kv_precision=None):
                     [model, context, batch, kv_precision], scale=1 / GIB)
 
 
+@excel(MEM, "model", "batch", "state_precision")
+def LLM_STATE_GIB(model, batch=None, state_precision=None):
+    """Recurrent state in GiB (2^30 bytes) of the Mamba and linear-attention (Gated DeltaNet) layers for
+    batch sequences: SSM state plus the causal-conv window; independent of context; 0 for attention-only
+    models."""
+    return evaluate(api.state_bytes, [MODEL, BATCH, Arg("state_precision", "kv_precision", "fp32")],
+                    [model, batch, state_precision], scale=1 / GIB)
+
+
 @excel(MEM, "model", "precision", "context", "batch", "kv_precision", "engine", "gpus")
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None, engine=None, gpus=None):
-    """Inference memory in GiB (2^30 bytes): weights + KV cache + activations + 1 GiB runtime overhead, for
-    the whole deployment; with an engine also its CUDA-graph pool per GPU, over its gpu_memory_utilization."""
+    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (Mamba/linear-attention
+    layers, fp32) + activations + 1 GiB runtime overhead, for the whole deployment; with an engine also its
+    CUDA-graph pool per GPU, over its gpu_memory_utilization."""
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
                     [model, precision, context, batch, kv_precision, engine, gpus], scale=1 / GIB)

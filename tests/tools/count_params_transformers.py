@@ -151,6 +151,9 @@ OFFICIAL: dict[str, tuple[float | None, float | None, str]] = {
     "nvidia__NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16.json": (550e9, 55e9,
         "https://huggingface.co/nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16 (name: 550B total, 55B active)"),
 
+    "zai-org__GLM-4.7.json": (355e9, 32e9, "https://huggingface.co/zai-org/GLM-4.7 (GLM-4.5 architecture: 355B total, 32B active, per the GLM-4.5 card)"),
+    "PrimeIntellect__INTELLECT-3-Base.json": (106e9, 12e9,
+        "https://huggingface.co/PrimeIntellect/INTELLECT-3 (trained from GLM-4.5-Air-Base: 106B total, 12B active)"),
 }
 
 MTP_KEYS = ("num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers", "mtp_num_layers")

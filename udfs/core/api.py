@@ -57,6 +57,11 @@ def kv_cache_bytes(model, context, batch=None, kv_precision=None):
     return memory.kv_cache_bytes(resolve.model(model), c, _batch(batch), _kv(kv_precision))
 
 
+def state_bytes(model, batch=None, state_precision=None):
+    bits = None if state_precision is None else resolve.kv_precision(state_precision, "state_precision").bits
+    return memory.state_bytes(resolve.model(model), _batch(batch), bits)
+
+
 def infer_breakdown(model, precision=None, context=None, batch=None, kv_precision=None):
     """Whole-deployment inference memory on one GPU's runtime: weights, KV, activations, overhead."""
     return memory.inference_breakdown(resolve.model(model), _p(precision), _ctx(context), _batch(batch),

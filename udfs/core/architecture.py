@@ -66,9 +66,14 @@ class Architecture:
     qk_norm: np.ndarray
     qk_norm_full_width: np.ndarray
     index_heads: np.ndarray
+    moe_latent_dim: np.ndarray
     index_head_dim: np.ndarray
     attn_sinks: np.ndarray
     attn_output_gate: np.ndarray
+    global_head_dim: np.ndarray
+    global_kv_heads: np.ndarray
+    global_k_eq_v: np.ndarray
+    router_scales: np.ndarray
     router_bias: np.ndarray
     q_lora_rank: np.ndarray
     kv_lora_rank: np.ndarray
@@ -128,9 +133,10 @@ NUMERIC_FIELDS = [
     "linear_k_heads", "linear_v_heads", "linear_k_head_dim", "linear_v_head_dim", "linear_conv_kernel",
     "mamba_version", "mamba_d_inner", "mamba_d_state", "mamba_heads", "mamba_groups", "mamba_conv_kernel",
     "mamba_dt_rank", "vision_params", "index_heads", "index_head_dim",
+    "moe_latent_dim", "global_head_dim", "global_kv_heads",
 ]
 BOOL_FIELDS = ["qkv_bias", "o_bias", "mlp_bias", "lm_head_bias", "tied_embeddings", "shared_expert_gate",
-               "qk_norm", "qk_norm_full_width", "attn_sinks", "attn_output_gate", "router_bias", "mamba_conv_bias", "mamba_proj_bias",
+               "qk_norm", "qk_norm_full_width", "attn_sinks", "attn_output_gate", "global_k_eq_v", "router_scales", "router_bias", "mamba_conv_bias", "mamba_proj_bias",
                "mamba_norm"]
 PATTERN_FIELDS = ["mixer_pattern", "mlp_pattern"]
 COUNT_FIELDS = ["n_attn_full", "n_attn_sliding", "n_attn_chunked", "n_mla", "n_linear_attn", "n_mamba",
@@ -159,6 +165,8 @@ DEFAULTS = {
     "mamba_d_inner": 0, "mamba_d_state": 0, "mamba_heads": 0, "mamba_groups": 1, "mamba_conv_kernel": 4,
     "mamba_dt_rank": 0, "mamba_conv_bias": True, "mamba_proj_bias": False, "mamba_norm": True,
     "vision_params": 0, "qk_norm_full_width": False, "index_heads": 0, "index_head_dim": 0,
+    "moe_latent_dim": 0, "global_head_dim": 0, "global_kv_heads": 0, "global_k_eq_v": False,
+    "router_scales": False,
 }
 
 
@@ -246,6 +254,8 @@ def record_to_numbers(record: dict, argument: str = "model") -> dict:
 def _layer_stack(o: dict, mixer_pattern, mlp_pattern, argument: str) -> None:
     """Counts of each layer kind (layers.py) from the patterns, or from the older model-wide fields."""
     L = int(o["n_layers"])
+    # Excel's INDEX of a blank catalog cell gives 0: a pattern of 0 means blank, as an empty cell does.
+    mixer_pattern, mlp_pattern = (None if str(p).strip() in ("0", "0.0") else p for p in (mixer_pattern, mlp_pattern))
     if mixer_pattern is None or not str(mixer_pattern).strip():
         if o["sliding_window_layers"] > L:
             raise ScalesheetError(argument, "field sliding_window_layers must be <= n_layers")
@@ -263,11 +273,17 @@ def _layer_stack(o: dict, mixer_pattern, mlp_pattern, argument: str) -> None:
     o.update({k: float(v) for k, v in layers.layer_counts(mixers, mlps).items()})
     # Keep the model-wide summary fields consistent with the stack (older formulas and sheets read them).
     o["sliding_window_layers"] = o["n_attn_sliding"]
-    if mlps.count("E") and o["n_experts"] == 0:
+    if o["global_head_dim"] == 0:  # full-attention layers share the other layers' shapes unless given
+        o["global_head_dim"] = o["head_dim"]
+    if o["global_kv_heads"] == 0:
+        o["global_kv_heads"] = o["n_kv_heads"]
+    if o["n_mlp_moe"] and o["n_experts"] == 0:
         raise ScalesheetError(argument, "field mlp_pattern has MoE layers (E) but n_experts is 0")
-    if o["n_experts"] > 0 and not mlps.count("E"):
+    if o["n_experts"] > 0 and not o["n_mlp_moe"]:
         raise ScalesheetError(argument, "field n_experts > 0 but mlp_pattern has no MoE layer (E)")
     o["first_dense_layers"] = float(len(mlps) - len(mlps.lstrip("D"))) if o["n_experts"] > 0 else 0.0
+    if o["global_kv_heads"] > o["n_heads"]:
+        raise ScalesheetError(argument, "field global_kv_heads must be <= n_heads")
 
 
 def _check_consistency(o: dict, argument: str) -> None:

@@ -32,7 +32,7 @@ def attention_flops_per_pair(a: Architecture) -> dict[str, np.ndarray]:
     standard = 4 * a.n_heads * a.head_dim
     mla = 2 * a.n_heads * (a.qk_nope_head_dim + a.qk_rope_head_dim) + 2 * a.n_heads * a.v_head_dim
     return {
-        "full": a.n_attn_full * standard + a.n_mla * mla,
+        "full": a.n_attn_full * 4 * a.n_heads * a.global_head_dim + a.n_mla * mla,
         "window": a.n_attn_sliding * standard,
         "chunk": a.n_attn_chunked * standard,
     }

@@ -57,13 +57,15 @@ FAMILY_DEFAULTS = {
 }
 FAMILY_DEFAULTS["qwen3_5_text"] = FAMILY_DEFAULTS["qwen3_5_moe_text"] = FAMILY_DEFAULTS["qwen3_next"]
 # A multimodal wrapper's text model type, where its text_config does not name one.
-TEXT_MODEL_TYPE = {"llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral",
+TEXT_MODEL_TYPE = {"gemma4": "gemma4_text", "glm4v_moe": "glm4v_moe_text", "llama4": "llama4_text", "gemma3": "gemma3_text", "mistral3": "mistral",
                    "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text", "qwen3_vl": "qwen3_vl_text",
                    "qwen3_vl_moe": "qwen3_vl_moe_text", "llava": "llama"}
 DEEPSEEK_LIKE = {"deepseek_v2", "deepseek_v3", "kimi_k2", "deepseek_v32", "glm_moe_dsa", "kimi_vl"}
 LLAMA_LIKE = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "phi3", "deepseek", "gemma", "gemma2",
               "qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3_text", "llama4_text",
-              "gpt_oss", "glm4_moe", "minimax_m2", "ministral", "smollm3", "seed_oss"}
+              "gpt_oss", "glm4_moe", "minimax_m2", "ministral", "smollm3", "seed_oss", "olmo2", "olmo3", "olmoe",
+              "cohere2", "exaone4", "glm4", "granite", "granitemoe", "phimoe", "arcee", "apertus", "ernie4_5",
+              "ernie4_5_moe", "gemma4_text", "qwen2_vl", "qwen2_5_vl", "qwen2_vl_text", "qwen2_5_vl_text", "glm4v_moe_text"}
 HYBRIDS = {"qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "nemotron_h", "jamba", "falcon_h1",
            "granitemoehybrid"}
 SUPPORTED = sorted(LLAMA_LIKE | DEEPSEEK_LIKE | HYBRIDS | set(TEXT_MODEL_TYPE) |
@@ -188,7 +190,9 @@ def _window_mixers(r: Reader, mt: str, L: int, window) -> str:
 
 # ------------------------------------------------------------------------------------ families
 def _common(r: Reader, mt: str) -> dict:
-    L, d, H = r.need("num_hidden_layers"), r.need("hidden_size"), r.need("num_attention_heads")
+    blocks = r.list("layers_block_type") if mt == "nemotron_h" else None
+    L = r.need("num_hidden_layers") if blocks is None or r.raw("num_hidden_layers")[1] is not None else len(blocks)
+    d, H = r.need("hidden_size"), r.need("num_attention_heads")
     head_dim = r.int("head_dim", minimum=1)
     if head_dim is None:  # as the transformers attention modules do: hidden_size // num_attention_heads
         if d < H:
@@ -208,11 +212,31 @@ def _common(r: Reader, mt: str) -> dict:
     }
 
 
+# Families that are the Llama layout with a different name: their own key names and flags are read below.
+ALIAS = {"qwen2_vl": "qwen2", "qwen2_5_vl": "qwen2", "qwen2_vl_text": "qwen2", "qwen2_5_vl_text": "qwen2",
+         "glm4v_moe_text": "glm4_moe", "granite": "llama", "seed_oss": "llama", "smollm3": "llama"}
+
+
 def _llama_like(r: Reader, mt: str) -> dict:
+    mt = ALIAS.get(mt, mt)
     rec = _common(r, mt)
     L = rec["n_layers"]
+    if mt in ("olmo2", "olmo3", "olmoe"):  # q/k RMSNorm over the whole projection (OLMo 2)
+        rec.update(qk_norm=True, qk_norm_full_width=True)
+    if mt in ("exaone4", "apertus"):
+        rec["qk_norm"] = True
+    if mt == "cohere2":  # one LayerNorm (weight only) before the parallel attention and MLP
+        rec.update(norms_per_layer=1, norm_type="rmsnorm")
+    if mt == "glm4":  # GLM-4-0414: post-attention and post-MLP norms as well
+        rec["norms_per_layer"] = 4
+    if mt in ("arcee", "apertus"):  # ReLU^2 (Arcee) and xIELU (Apertus): up and down only
+        rec["ffn_type"] = "relu"
+    if mt in ("ernie4_5", "ernie4_5_moe"):
+        rec["qkv_bias"] = rec["o_bias"] = rec["mlp_bias"] = r.bool("use_bias", default=False)
+    if mt == "phimoe":
+        rec.update(norm_type="layernorm", o_bias=rec["qkv_bias"], lm_head_bias=r.bool("lm_head_bias", default=False))
     window = r.int("sliding_window", minimum=0)
-    if mt in ("gemma", "gemma2", "gemma3_text"):
+    if mt in ("gemma", "gemma2", "gemma3_text", "gemma4_text"):
         rec["ffn_type"] = "geglu"
         rec["norms_per_layer"] = 2 if mt == "gemma" else 4
     if mt in ("qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3_text", "minimax_m2"):
@@ -249,6 +273,19 @@ def _llama_like(r: Reader, mt: str) -> dict:
                    d_ff_expert=rec["d_ff"], attn_sinks=True, router_bias=True, mlp_bias=True,
                    o_bias=rec["qkv_bias"])  # gpt-oss: attention_bias covers q, k, v and o
         mlps = "E" * L
+    elif mt in ("granitemoe", "phimoe", "olmoe"):
+        E = r.need("num_local_experts", "num_experts")
+        rec.update(n_experts=E, experts_per_token=r.need("num_experts_per_tok"), d_ff_expert=rec["d_ff"])
+        mlps = "E" * L
+    elif mt == "ernie4_5_moe":
+        E = r.int("moe_num_experts", default=0)
+        start, end = r.int("moe_layer_start_index", default=0), r.int("moe_layer_end_index", default=L - 1)
+        every = r.int("moe_layer_interval", default=1, minimum=1)
+        shared = r.int("moe_num_shared_experts", default=0)
+        rec.update(n_experts=E, experts_per_token=r.need("moe_k"), d_ff_expert=r.need("moe_intermediate_size"),
+                   n_shared_experts=1 if shared else 0, d_ff_shared_expert=shared * r.need("moe_intermediate_size"),
+                   router_bias=True)  # ERNIE 4.5 keeps a per-expert score bias (moe_statics) per MoE layer
+        mlps = "".join("E" if E and start <= i <= end and (i - start) % every == 0 else "D" for i in range(L))
     elif mt == "minimax_m2":
         rec["qk_norm"] = r.bool("use_qk_norm", default=True)
         rec["qk_norm_full_width"] = r.text("qk_norm_type", default="per_layer") == "per_layer"
@@ -257,10 +294,31 @@ def _llama_like(r: Reader, mt: str) -> dict:
         mlps = "E" * L
     elif mt == "llama4_text":
         mixers, mlps = _llama4(r, rec, L)
+    elif mt == "gemma4_text":
+        mlps = _gemma4(r, rec, L)
     if window:
         rec["sliding_window"] = window
     rec.update(mixer_pattern=layers.compress(mixers), mlp_pattern=layers.compress(mlps))
     return rec
+
+
+def _gemma4(r: Reader, rec: dict, L: int) -> str:
+    """Gemma 4: global layers with their own head width and KV heads (K shared as V), q/k norms, and a
+    dense MLP in parallel with a mixture of experts (enable_moe_block) whose router has two scale vectors."""
+    for key in ("hidden_size_per_layer_input", "num_kv_shared_layers"):
+        if r.int(key, default=0):
+            raise ScalesheetError("config", f"{key} > 0 (Gemma 4 per-layer inputs / shared KV layers) is not "
+                                            "supported yet")
+    rec.update(qk_norm=True, tied_embeddings=r.bool("tie_word_embeddings", default=True),
+               global_head_dim=r.int("global_head_dim", default=rec["head_dim"], minimum=1),
+               global_kv_heads=r.int("num_global_key_value_heads", default=rec["n_kv_heads"], minimum=1),
+               global_k_eq_v=r.bool("attention_k_eq_v", default=False))
+    if not r.bool("enable_moe_block", default=False):
+        return "D" * L
+    rec.update(n_experts=r.need("num_experts"), experts_per_token=r.need("top_k_experts", "num_experts_per_tok"),
+               d_ff_expert=r.need("moe_intermediate_size"), router_scales=True,
+               norms_per_layer=7)  # + post_feedforward_layernorm_1/_2 and pre_feedforward_layernorm_2
+    return "B" * L
 
 
 def _first_k_dense(r: Reader, L: int) -> str:
@@ -341,7 +399,14 @@ def _hybrid(r: Reader, mt: str) -> dict:
                    d_ff_shared_expert=shared, shared_expert_gate=bool(shared))
         mlps = _sparse_step_mlps(r, L, E > 0)
     elif mt == "nemotron_h":
-        pattern = r.text("hybrid_override_pattern")
+        blocks = r.list("layers_block_type")  # Nemotron 3 Ultra writes the blocks as a list of names
+        if blocks is not None:
+            names = {"mamba": "M", "attention": "*", "mlp": "-", "moe": "E"}
+            if not all(isinstance(b, str) and b in names for b in blocks):
+                raise ScalesheetError("config", "layers_block_type entries must be mamba, attention, mlp or moe")
+            pattern = "".join(names[b] for b in blocks)
+        else:
+            pattern = r.text("hybrid_override_pattern")
         if len(pattern) != L:
             raise ScalesheetError("config", f"hybrid_override_pattern has {len(pattern)} blocks but "
                                             f"num_hidden_layers is {L}")
@@ -363,7 +428,8 @@ def _hybrid(r: Reader, mt: str) -> dict:
             rec.update(n_experts=r.need("n_routed_experts"), experts_per_token=r.need("num_experts_per_tok"),
                        d_ff_expert=r.need("moe_intermediate_size"), n_shared_experts=1 if shared else 0,
                        d_ff_shared_expert=shared * r.int("moe_shared_expert_intermediate_size",
-                                                         default=r.need("moe_intermediate_size")))
+                                                         default=r.need("moe_intermediate_size")),
+                       moe_latent_dim=r.int("moe_latent_size", default=0))
     elif mt == "jamba":
         period, offset = r.need("attn_layer_period"), r.int("attn_layer_offset", default=0)
         eperiod, eoffset = r.need("expert_layer_period"), r.int("expert_layer_offset", default=0)
@@ -383,9 +449,9 @@ def _hybrid(r: Reader, mt: str) -> dict:
         _mamba2_fields(r, rec, {"heads": ("mamba_n_heads",), "head_dim": ("mamba_d_head",),
                                 "state": ("mamba_d_state",), "groups": ("mamba_n_groups",), "kernel": ("mamba_d_conv",),
                                 "conv_bias": ("mamba_conv_bias",), "proj_bias": ("mamba_proj_bias",)})
+        # transformers FalconH1Mixer: inner width mamba_d_ssm, or mamba_expand x hidden_size when unset
         d_ssm = r.int("mamba_d_ssm", minimum=1)
-        if d_ssm is not None:
-            rec["mamba_d_inner"] = d_ssm
+        rec["mamba_d_inner"] = d_ssm if d_ssm is not None else r.need("mamba_expand") * rec["d_model"]
         rec["mamba_norm"] = r.bool("mamba_rms_norm", default=False)
         rec["qkv_bias"] = rec["o_bias"] = r.bool("attention_bias", "projectors_bias", default=False)
     else:  # granitemoehybrid
@@ -490,6 +556,21 @@ def _text_part(cfg: dict) -> tuple[dict, str, dict | None]:
     return cfg, mt, None
 
 
+def _siglip_vision_params(v: dict, text_width: int) -> int | None:
+    """Gemma 3's SigLIP vision tower and projector, where the config gives its sizes (transformers
+    SiglipVisionModel without the pooling head + Gemma3MultiModalProjector):
+    patch conv 3*p*p*h + h, positions (image/p)^2*h, per layer 4*(h*h + h) + 2*h*f + f + h + 4*h (two
+    LayerNorms), post LayerNorm 2*h; projector h*text_width + h (soft-embedding RMSNorm)."""
+    r = Reader(v, {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "image_size": 224,
+                   "patch_size": 16, "num_channels": 3})
+    if v.get("vision_use_head"):
+        return None
+    h, f, n = r.need("hidden_size"), r.need("intermediate_size"), r.need("num_hidden_layers")
+    p, image, c = r.need("patch_size"), r.need("image_size"), r.need("num_channels")
+    per_layer = 4 * (h * h + h) + 2 * h * f + f + h + 4 * h
+    return c * p * p * h + h + (image // p) ** 2 * h + n * per_layer + 2 * h + h * text_width + h
+
+
 def record_from_config(cfg: dict, name: str = "config.json") -> dict:
     """Model record (models.csv fields) from a parsed config.json (flat or with a nested text_config)."""
     if not isinstance(cfg, dict):
@@ -519,6 +600,11 @@ def record_from_config(cfg: dict, name: str = "config.json") -> dict:
     rec["name"] = name
     rec["vision_note"] = ("no vision tower" if vision is None else
                           "vision tower present in the config and not counted in params")
+    if vision is not None and vision.get("model_type") == "siglip_vision_model" and mt == "gemma3_text":
+        count = _siglip_vision_params(vision, rec["d_model"])
+        if count:
+            rec["vision_params"] = count
+            rec["vision_note"] = "vision tower and projector counted apart (vision_params), not in params"
     return rec
 
 

@@ -10,7 +10,7 @@ MLP alone). The catalog and a user's Excel range describe the stack with two com
                             H  attention and Mamba in parallel (Falcon-H1)
                             -  no mixer
     mlp_pattern letters     D  dense MLP (width d_ff)             E  mixture of experts
-                            -  no MLP
+                            B  both in parallel (Gemma 4)         -  no MLP
 
 Grammar: items separated by spaces or commas; an item is a letter or a parenthesised group, optionally
 preceded by a repeat count: ``3D 58E`` (DeepSeek-V3: three dense layers, then 58 MoE layers),
@@ -35,7 +35,8 @@ MIXERS = {
     "L": "multi-head latent attention (MLA)", "D": "linear attention (Gated DeltaNet)", "M": "Mamba",
     "H": "attention + Mamba in parallel", "-": "no mixer",
 }
-MLPS = {"D": "dense MLP", "E": "mixture of experts", "-": "no MLP"}
+MLPS = {"D": "dense MLP", "E": "mixture of experts", "B": "dense MLP and mixture of experts in parallel",
+        "-": "no MLP"}
 MAX_PATTERN_CHARS = 4096  # a pattern is at most a few hundred characters; bounds parsing work on bad input
 _TOKEN = re.compile(r"\s*(\d*)\s*([A-Za-z\-]|\()")
 
@@ -106,7 +107,8 @@ def compress(layers: str) -> str:
 
 
 def layer_counts(mixers: str, mlps: str) -> dict[str, int]:
-    """How many layers contain each mixer and MLP kind (H counts as both attention and Mamba)."""
+    """How many layers contain each mixer and MLP kind (H counts as both attention and Mamba, B as both a
+    dense MLP and a mixture of experts)."""
     return {
         "n_attn_full": mixers.count("A") + mixers.count("H"),
         "n_attn_sliding": mixers.count("S"),
@@ -114,6 +116,6 @@ def layer_counts(mixers: str, mlps: str) -> dict[str, int]:
         "n_mla": mixers.count("L"),
         "n_linear_attn": mixers.count("D"),
         "n_mamba": mixers.count("M") + mixers.count("H"),
-        "n_mlp_dense": mlps.count("D"),
-        "n_mlp_moe": mlps.count("E"),
+        "n_mlp_dense": mlps.count("D") + mlps.count("B"),
+        "n_mlp_moe": mlps.count("E") + mlps.count("B"),
     }

@@ -49,9 +49,10 @@ def kv_elements_per_token(a: Architecture) -> dict[str, np.ndarray]:
     """KV-cache elements one token adds, summed over the layers of each span: ``full`` layers keep every
     token, ``window`` layers the last ``sliding_window``, ``chunk`` layers those of the current chunk."""
     standard = 2 * a.n_kv_heads * a.head_dim  # K and V, K heads of Q elements
+    full = 2 * a.global_kv_heads * a.global_head_dim  # full layers' own shapes (Gemma 4; else the same)
     mla = a.kv_lora_rank + a.qk_rope_head_dim + a.index_head_dim  # latent + rope key (+ DSA indexer key)
     return {
-        "full": a.n_attn_full * standard + a.n_mla * mla,
+        "full": a.n_attn_full * full + a.n_mla * mla,
         "window": a.n_attn_sliding * standard,
         "chunk": a.n_attn_chunked * standard,
     }

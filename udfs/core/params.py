@@ -10,6 +10,7 @@ sum. Every layer kind has one per-layer term below; the model's count is sum ove
 Mixers (per layer):
     attention (A, S, C, H)  q: d*H*Q*(1+g)   k, v: 2*d*K*Q   o: H*Q*d            g = 1 with an output gate
                             + qkv bias H*Q + 2*K*Q, o bias d, q/k norms 2*Q, sinks H       (Qwen3-Next)
+                            full layers (A, H) may have their own Q and K, and k = v (Gemma 4: one projection)
     MLA (L)                 q: d*r_q + r_q + r_q*H*(n+r)  (or d*H*(n+r) without a q low-rank)
                             kv_a: d*(c + r) + c      kv_b: c*H*(n + v)      o: H*v*d
                             with c kv_lora_rank, r_q q_lora_rank, n/r the no-rope/rope head dims, v value dim
@@ -22,7 +23,9 @@ Mixers (per layer):
                             dt_proj: R*I + I   A_log: I*N   D: I   dt/B/C norms: R + 2*N   out: I*d [+ bias]
 MLPs (per layer):
     dense (D)               3*d*F gated (SwiGLU/GeGLU), else 2*d*F                 [+ biases]
-    MoE (E)                 router d*E [+ E bias] + E*mlp(Fe) + S*mlp(Fs) [+ d shared-expert gate]
+    MoE (E)                 router d*E [+ E bias] [+ d + E scales, Gemma 4] + E*mlp(Fe) + S*mlp(Fs)
+                            [+ d shared-expert gate]; B = a dense MLP and an MoE in parallel (Gemma 4)
+                            latent MoE (Nemotron 3): experts between l < d channels, + 2*d*l projections
 Once per model: token embeddings V*d, learned positions, final norm, the output head V*d unless tied.
 
 Sources: Vaswani et al. 2017; Shazeer 2020 (GLU: 3 matrices); Ainslie et al. 2023 (GQA); DeepSeek-V2
@@ -40,20 +43,26 @@ import numpy as np
 from .architecture import Architecture
 
 
-def _mlp(a: Architecture, width) -> np.ndarray:
-    """Parameters of one MLP of hidden width ``width`` (gated: 3 matrices, else 2), with biases if any."""
-    d = a.d_model
+def _mlp(a: Architecture, width, d=None) -> np.ndarray:
+    """Parameters of one MLP of hidden width ``width`` (gated: 3 matrices, else 2), with biases if any,
+    between ``d`` channels (the model width unless given: latent MoE experts work at a smaller width)."""
+    d = a.d_model if d is None else d
     matrices = np.where(a.gated_ffn > 0, 3.0, 2.0) * d * width
     biases = a.mlp_bias * np.where(a.gated_ffn > 0, 2.0 * width + d, width + d)
     return matrices + biases
 
 
-def attention_layer_params(a: Architecture) -> np.ndarray:
-    """One softmax-attention layer with H query and K key/value heads of width Q."""
+def attention_layer_params(a: Architecture, full: bool = False) -> np.ndarray:
+    """One softmax-attention layer with H query and K key/value heads of width Q. ``full``: a full-attention
+    layer, which may have its own head width and KV heads and share K as V (Gemma 4 global layers)."""
     d, H, K, Q = a.d_model, a.n_heads, a.n_kv_heads, a.head_dim
+    kv_projections = 2.0
+    if full:
+        K, Q = a.global_kv_heads, a.global_head_dim
+        kv_projections = 2.0 - a.global_k_eq_v
     return (
-        d * H * Q * (1 + a.attn_output_gate) + 2 * d * K * Q + H * Q * d  # q (+ gate), k, v, o
-        + a.qkv_bias * (H * Q + 2 * K * Q)                              # q, k, v biases
+        d * H * Q * (1 + a.attn_output_gate) + kv_projections * d * K * Q + H * Q * d  # q (+ gate), k, v, o
+        + a.qkv_bias * (H * Q + kv_projections * K * Q)                 # q, k, v biases
         + a.o_bias * d                                                  # output-projection bias
         + a.qk_norm * np.where(a.qk_norm_full_width > 0, (H + K) * Q, 2 * Q)  # q/k RMSNorm per head or full width
         + a.attn_sinks * H                                              # one learned sink logit per head
@@ -108,17 +117,19 @@ def param_breakdown(a: Architecture) -> dict[str, np.ndarray]:
 
 def _breakdown(a: Architecture) -> dict[str, np.ndarray]:
     L, d, V, E, S = a.n_layers, a.d_model, a.vocab_size, a.n_experts, a.n_shared_experts
-    softmax_layers = a.n_attn_full + a.n_attn_sliding + a.n_attn_chunked
+    local_layers = a.n_attn_sliding + a.n_attn_chunked
     moe = a.n_mlp_moe
     return {
         "embedding/tokens": V * d,
         "embedding/positions": a.learned_positions * a.max_context * d,
-        "attention": softmax_layers * attention_layer_params(a) + a.n_mla * mla_layer_params(a),
+        "attention": (a.n_attn_full * attention_layer_params(a, full=True) + local_layers * attention_layer_params(a)
+                      + a.n_mla * mla_layer_params(a)),
         "mixer/linear_attention": a.n_linear_attn * linear_attention_layer_params(a),
         "mixer/mamba": a.n_mamba * mamba_layer_params(a),
         "mlp/dense": a.n_mlp_dense * _mlp(a, a.d_ff),
-        "mlp/router": moe * (d * E + a.router_bias * E),
-        "mlp/routed_experts": moe * E * _mlp(a, a.d_ff_expert),
+        "mlp/router": moe * (d * E + a.router_bias * E + a.router_scales * (d + E)),
+        "mlp/routed_experts": moe * E * _mlp(a, a.d_ff_expert, np.where(a.moe_latent_dim > 0, a.moe_latent_dim, d)),
+        "mlp/latent_projections": moe * 2 * d * a.moe_latent_dim,
         "mlp/shared_experts": moe * (S * _mlp(a, a.d_ff_shared_expert) + a.shared_expert_gate * d),
         "norms": (L * a.norms_per_layer + 1) * a.norm_width * d,  # per-layer norms + the final norm
         "lm_head": (1 - a.tied_embeddings) * (V * d + a.lm_head_bias * V),

@@ -5,8 +5,8 @@ Model (one replica = ``gpus`` GPUs holding one copy of the model, tensor paralle
 * KV capacity (vLLM's accounting, vllm/worker/gpu_worker.py determine_num_available_blocks): each GPU
   offers memory_gib x gpu_memory_utilization, minus the runtime overhead (assumptions.csv), the engine's
   CUDA-graph pool and the activation peak of one prefill chunk; what the weights leave is KV cache, in
-  blocks of ``kv_block_tokens``. Max concurrency at a context = KV tokens / (context rounded up to blocks),
-  capped by the engine's max_num_seqs.
+  blocks of ``kv_block_tokens``. Max concurrency at a context = KV pool / (KV of the context rounded up to
+  blocks + the recurrent state of Mamba / linear-attention layers per sequence), capped by max_num_seqs.
 * Continuous batching (Orca, Yu et al. OSDI 2022; vLLM): at concurrency n every step decodes one token for
   each of n sequences at their mean context (prompt + output/2). In steady state n/output sequences finish
   per step, so n/output prompts must be prefilled per step; that prefill compute is added to the step
@@ -66,6 +66,8 @@ def kv_capacity_tokens(a, gpu, p, kv, gpus=1, engine=None, reserved_gib=None):
     """Tokens the KV cache holds (whole blocks), 0 when the weights do not fit."""
     e = speed.engine_params(engine, gpu, p)
     per_token = M.kv_bytes_per_token(a, kv)
+    if np.any(per_token <= 0):
+        raise ScalesheetError("model", "keeps no attention KV cache (recurrent state only); use LLM_MAX_CONCURRENCY")
     tokens = np.floor(np.maximum(kv_budget_bytes(a, gpu, p, gpus, engine, reserved_gib), 0) / per_token)
     block = np.maximum(e["kv_block_tokens"], 1)
     return np.floor(tokens / block) * block
@@ -76,8 +78,12 @@ def max_concurrency(a, gpu, p, kv, context, gpus=1, engine=None, reserved_gib=No
     e = speed.engine_params(engine, gpu, p)
     block = np.maximum(e["kv_block_tokens"], 1)
     ctx = np.maximum(np.ceil(_f(context) / block) * block, block)
-    per_seq_tokens = M.kv_cache_bytes(a, ctx, 1, kv) / M.kv_bytes_per_token(a, kv)  # windows cap some layers
-    n = np.floor(kv_capacity_tokens(a, gpu, p, kv, gpus, engine, reserved_gib) / np.maximum(per_seq_tokens, 1))
+    budget = np.maximum(kv_budget_bytes(a, gpu, p, gpus, engine, reserved_gib), 0)
+    per_token = M.kv_bytes_per_token(a, kv)
+    whole_blocks = np.where(per_token > 0, np.floor(budget / np.maximum(per_token, 1e-300) / block) * block
+                            * per_token, budget)  # the KV pool is whole blocks
+    per_seq = M.kv_cache_bytes(a, ctx, 1, kv) + M.state_bytes(a, 1)  # windows cap some layers; recurrent state
+    n = np.floor(whole_blocks / np.maximum(per_seq, 1.0))
     return np.minimum(n, e["max_num_seqs"]) if cap else n
 
 

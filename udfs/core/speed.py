@@ -3,7 +3,8 @@
 A decode step (one token for each of ``batch`` sequences) on ``t`` tensor-parallel GPUs takes
 
     step = max(memory_s, compute_s) + overhead_s + allreduce_s
-    memory_s    = (weights touched + KV cache read + one embedding row per token) / (t x achieved bandwidth)
+    memory_s    = (weights touched + KV cache read + recurrent state read and written + one embedding row
+                   per token) / (t x achieved bandwidth)
     compute_s   = batch x FLOPs per token / (t x peak FLOP/s x decode_mfu)
     overhead_s  = step_overhead_s + n_layers x layer_overhead_s          (kernel launches, scheduler)
     allreduce_s = 2 x n_layers x (allreduce_latency_s + 2 (t-1)/t x message / interconnect bandwidth)
@@ -257,7 +258,7 @@ def _expert_parallel_parts(a, gpu, p, kv, context, b, g, e, bw, peak):
     E = np.maximum(a.n_experts, 1)
     touched = np.where(a.n_experts > 0, 1 - (1 - a.experts_per_token / E) ** b, 1.0)
     other = decode_weight_bytes_touched(a, p, b) - routed * touched
-    per_gpu = other + routed * touched / g + M.kv_cache_bytes(a, context, b / g, kv)
+    per_gpu = other + routed * touched / g + M.kv_cache_bytes(a, context, b / g, kv) + 2 * M.state_bytes(a, b / g)
     memory = per_gpu / bw
     compute = b / g * F.forward_flops_per_token(a, context) / (peak * e["decode_mfu"])
     link = np.where(gpu.interconnect_gb_s > 0, gpu.interconnect_gb_s, PCIE_GB_S) / 2 * GB
@@ -279,7 +280,8 @@ def decode_parts(a: Architecture, gpu: GPU, p: Precision, context, batch=1, gpus
     b = np.asarray(batch, dtype=np.float64)
     bw = gpu.bandwidth_gb_s * GB * e["bw_fraction"]
     peak = _compute_peak(gpu, p, e)
-    bytes_read = decode_weight_bytes_touched(a, p, b) + M.kv_cache_bytes(a, context, b, kv)
+    bytes_read = (decode_weight_bytes_touched(a, p, b) + M.kv_cache_bytes(a, context, b, kv)
+                  + 2 * M.state_bytes(a, b))  # recurrent state read and written back each step
     memory = bytes_read / (t * bw)  # layer-split stages each read their share, one after another
     compute = b * F.forward_flops_per_token(a, context) / (t * peak * e["decode_mfu"])
     overhead = e["step_overhead_s"] + a.n_layers * e["layer_s"]
