@@ -177,9 +177,9 @@ def LLM_STATE_GIB(model, batch=None, state_precision=None):
 
 @excel(MEM, "model", "precision", "context", "batch", "kv_precision", "engine", "gpus")
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None, engine=None, gpus=None):
-    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (Mamba/linear-attention
-    layers, fp32) + activations + 1 GiB runtime overhead, for the whole deployment; with an engine also its
-    CUDA-graph pool per GPU, over its gpu_memory_utilization."""
+    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
+    runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
+    gpu_memory_utilization."""
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
                     [model, precision, context, batch, kv_precision, engine, gpus], scale=1 / GIB)
