@@ -303,3 +303,17 @@ def test_expert_parallel_reads_a_share_of_the_experts_and_pays_all_to_alls():
     same = speed.decode_parts(dense, g, p, 1024, 64, 8, kv, "vllm", expert_parallel=True)
     assert same["memory_s"] == speed.decode_parts(dense, g, p, 1024, 64, 8, kv, "vllm")["memory_s"]
     assert routed > 0
+
+
+def test_engine_reserve_in_gpus_needed_and_fits():
+    a, g, p, kv = _a()
+    need = M.model_bytes(arch("llama-3.1-70b"), p, 8192, 8, kv)
+    usable = 80 * 2 ** 30 * 0.9 - (1.0 + 0.5) * 2 ** 30  # vLLM: 0.9 of the card, runtime + CUDA graphs
+    assert udfs.LLM_GPUS_NEEDED("llama-3.1-70b", H100, BF16, 8192, 8, None, "vllm") == np.ceil(need / usable)
+    assert udfs.LLM_GPUS_NEEDED("llama-3.1-70b", H100, BF16, 8192, 8, None, "vllm") >= \
+        udfs.LLM_GPUS_NEEDED("llama-3.1-70b", H100, BF16, 8192, 8)
+    # a deployment that fills the card fits without an engine reserve and not within vLLM's 90 %
+    ctx = udfs.LLM_MAX_CONTEXT(A8, "rtx-4090", BF16, 1, 1)
+    assert ctx > 1000
+    assert udfs.LLM_FITS(A8, "rtx-4090", BF16, ctx, 1, 1) is True
+    assert udfs.LLM_FITS(A8, "rtx-4090", BF16, ctx, 1, 1, None, "vllm") is False

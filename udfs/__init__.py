@@ -225,20 +225,22 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 
 
 # ------------------------------------------------------------------------------------------ sizing
-@excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision")
-def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None):
+@excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision", "engine")
+def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
-    overhead."""
-    return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
-                    [model, gpu, precision, context, batch, kv_precision])
+    overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
+    return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
+                                             Arg("engine", "choice", None, parse=_engine_or_none)],
+                    [model, gpu, precision, context, batch, kv_precision, engine])
 
 
-@excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
-def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
+@excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision", "engine")
+def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None, engine=None):
     """TRUE if the deployment (weights + KV cache + activations + overhead) fits in gpus GPUs' memory,
-    else FALSE."""
-    return evaluate(api.fits, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
-                    [model, gpu, precision, context, batch, gpus, kv_precision], kind="bool")
+    else FALSE; with an engine, within its gpu_memory_utilization less the CUDA-graph pool."""
+    return evaluate(api.fits_engine, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP,
+                                      Arg("engine", "choice", None, parse=_engine_or_none)],
+                    [model, gpu, precision, context, batch, gpus, kv_precision, engine], kind="bool")
 
 
 @excel(MEM, "model", "gpu", "precision", "batch", "gpus", "kv_precision")

@@ -115,13 +115,13 @@ failed:
     LLM_DECODE_TOKPS = Err.Description
 End Function
 
-Function LLM_FITS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision)
+Function LLM_FITS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision, Optional engine)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision, engine), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision))
+        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision, engine))
         Exit Function
     #End If
 failed:
@@ -154,13 +154,13 @@ failed:
     LLM_GPUS_FOR_SLO = Err.Description
 End Function
 
-Function LLM_GPUS_NEEDED(model, gpu, Optional precision, Optional context, Optional batch, Optional kv_precision)
+Function LLM_GPUS_NEEDED(model, gpu, Optional precision, Optional context, Optional batch, Optional kv_precision, Optional engine)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision, engine), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision))
+        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision, engine))
         Exit Function
     #End If
 failed:

@@ -519,3 +519,46 @@ def infer_vram_engine_bytes(model, precision=None, context=None, batch=None, kv_
 
 
 GIB_BYTES = float(2 ** 30)
+
+
+def _engine_cells(engine):
+    """(canonical names with blank cells as auto, mask of blank cells) or (None, None) when all blank."""
+    if engine is None:
+        return None, None
+    raw = np.asarray(engine, dtype=object)
+    none = np.vectorize(lambda v: v is None, otypes=[bool])(raw) if raw.size else np.ones(raw.shape, bool)
+    if np.all(none):
+        return None, None
+    return _engine(np.where(none, "auto", raw)), none
+
+
+def _engine_usable_bytes(g, p, names):
+    """Per-GPU bytes an engine leaves for the model: memory x gpu_memory_utilization - runtime overhead - CUDA
+    graphs (speed.engine_params; auto = by GPU and format)."""
+    from . import speed as S
+    e = S.engine_params(names, g, p)
+    return g.memory_gib * GIB_BYTES * e["gpu_memory_utilization"] - (
+        assumption("runtime_overhead_gib") + e["cuda_graph_gib"]) * GIB_BYTES
+
+
+def gpus_needed_engine(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
+    base = gpus_needed(model, gpu, precision, context, batch, kv_precision)
+    names, none = _engine_cells(engine)
+    if names is None:
+        return base
+    a, g, p = resolve.model(model), resolve.gpu(gpu), _p(precision)
+    usable = _engine_usable_bytes(g, p, names)
+    if np.any(usable <= 0):
+        raise ScalesheetError("gpu", "has no memory left after the engine's reserve")
+    need = memory.model_bytes(a, p, _ctx(context), _batch(batch), _kv(kv_precision))
+    return np.where(none, base, np.maximum(np.ceil(need / usable), 1.0))
+
+
+def fits_engine(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None, engine=None):
+    base = fits(model, gpu, precision, context, batch, gpus, kv_precision)
+    names, none = _engine_cells(engine)
+    if names is None:
+        return base
+    a, g, p = resolve.model(model), resolve.gpu(gpu), _p(precision)
+    need = memory.model_bytes(a, p, _ctx(context), _batch(batch), _kv(kv_precision))
+    return np.where(none, base, need <= _gpus(gpus) * _engine_usable_bytes(g, p, names))
