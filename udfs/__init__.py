@@ -118,6 +118,19 @@ def _gpu_column(value):
     return key
 
 
+def _blank_args(*values) -> bool:
+    """True when every value is a blank cell (or a range of blanks): the function's plain form answers."""
+    def blank(v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return True
+        if isinstance(v, (list, tuple)):
+            return all(blank(x) for x in v)
+        if isinstance(v, np.ndarray) and v.dtype == object:
+            return all(blank(x) for x in v.ravel())
+        return False
+    return all(blank(v) for v in values)
+
+
 MODEL = Arg("model", "model")
 GPU = Arg("gpu", "gpu")
 PREC = Arg("precision", "precision", api.DEFAULT_PRECISION)
@@ -180,6 +193,9 @@ def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_preci
     """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
     runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
     gpu_memory_utilization."""
+    if _blank_args(engine, gpus):
+        return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
+                        [model, precision, context, batch, kv_precision], scale=1 / GIB)
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
                     [model, precision, context, batch, kv_precision, engine, gpus], scale=1 / GIB)
@@ -229,6 +245,9 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
+    if _blank_args(engine):
+        return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
+                        [model, gpu, precision, context, batch, kv_precision])
     return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
                                              Arg("engine", "choice", None, parse=_engine_or_none)],
                     [model, gpu, precision, context, batch, kv_precision, engine])
@@ -274,8 +293,16 @@ def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=
                      engine=None, band=None, calibration=None):
     """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved
     bandwidth vs compute, plus launch overhead and tensor-parallel all-reduces."""
-    return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
+    if _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
+        return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
+                        [model, gpu, precision, context, batch, gpus, kv_precision])
+    return evaluate(_decode_tokps_with, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration])
+
+
+def _decode_tokps_with(**kw):
+    """api.decode_tokps with engine, band or calibration given (the general path)."""
+    return api.decode_tokps(**kw)
 
 
 @excel(SPEED, "model", "gpu", "prompt_tokens", "output_tokens", "precision", "batch", "gpus", "kv_precision",
