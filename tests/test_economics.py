@@ -194,14 +194,14 @@ def test_functions_equal_the_core():
 def test_serving_cost_split_adds_up():
     """Input and output costs per 1M tokens, weighted by the request shape, give the blended cost."""
     i, o = 1000, 250
-    blended = udfs.LLM_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, None, "fp8", 32, 2)
-    inp = udfs.LLM_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, "input", "fp8", 32, 2)
-    out = udfs.LLM_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, "output", "fp8", 32, 2)
+    blended = udfs.LLM_BATCH_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, None, "fp8", 32, 2)
+    inp = udfs.LLM_BATCH_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, "input", "fp8", 32, 2)
+    out = udfs.LLM_BATCH_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, "output", "fp8", 32, 2)
     assert (i * inp + o * out) / (i + o) == pytest.approx(blended, rel=1e-12)
     assert out > inp > 0                      # decoding a token costs more GPU time than prefilling one
     lat = api.latency_s("llama-3.1-70b", "h100-sxm", i, o, "fp8", 32, 2)
     assert blended == pytest.approx(3.49 * 2 * lat / 3600 / (32 * (i + o)) * 1e6, rel=1e-12)
-    assert udfs.LLM_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, "bogus").startswith("#side:")
+    assert udfs.LLM_BATCH_COST_PER_MTOK_IO("llama-3.1-70b", "h100-sxm", 3.49, i, o, "bogus").startswith("#side:")
 
 
 def test_defaults_are_dated_and_sourced():

@@ -53,6 +53,25 @@ VALID = {
     "lifetime_years": [5, 3, 100, 40, 10],
     "required_gib": [119.6, 10, 0, 500, 70.5],  # LLM_CHEAPEST_GPU (udfs.planning, beyond the contract)
     "price_field": ["price_usd", "cloud_usd_per_hour", "PRICE_USD", "price_usd", "cloud_usd_per_hour"],
+    # serving, engines, bands, calibration (issue 13)
+    "engine": ["vllm", "llama.cpp", "SGLang", "tensorrt-llm", "transformers"],
+    "band": ["base", "low", "HIGH", "high", "Low"],
+    "calibration": [1, 0.8, 1.25, 2, 0.5],
+    "concurrency": [8, 1, 64, 256, 2],
+    "per_user": [False, True, "true", False, True],
+    "requests_per_s": [0.5, 0, 2, 0.1, 1],
+    "replicas": [1, 2, 4, 1, 8],
+    "percentile": [0.95, 0.5, 0.99, 0.9, 0.999],
+    "ttft_s": [2, 1, 5, 0.5, 10],
+    "tokens_per_s_per_user": [10, 5, 20, 1, 30],
+    "direction": ["output", "input", "OUTPUT", "Input", "output"],
+    "budget_per_month": [10000, 0, 50000, 1000, 5000],
+    "rent_per_gpu_hour": [2.5, 3.49, 1.2, 10, 0.5],
+    "requests_per_user_per_hour": [10, 1, 60, 0.5, 100],
+    "measured_tokps": [100, 50, 10, 200, 1],
+    "vllm_line": ["GPU KV cache size: 20,000 tokens", 50000, "Maximum concurrency for 4096 tokens per request: 3.5x",
+                  10000, "100000"],
+    "reserved_gib": [5, 2, 10, 0, 1],
 }
 # Buy, rent or API (udfs economics functions): five valid values per argument.
 VALID.update({
@@ -86,7 +105,8 @@ VALID.update({
 })
 TEXT_RESULTS = {"GPU_SPEC", "LLM_CHEAPEST_GPU"}
 CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd", "part": "use", "result": "replicas or pv",
-           "side": "input or output", "api": "gpt-4o"}
+           "side": "input or output", "api": "gpt-4o", "engine": "vllm",
+           "band": "low, base or high", "direction": "input or output", "per_user": "TRUE or FALSE"}
 TRAIN_PRECISIONS = ["bf16", "fp16", "fp32", "BF16", 16]
 
 EXCEL_ERRORS = ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#FIELD!"]
@@ -97,10 +117,12 @@ NEAR_MISSES = {"model": "llama-3-8", "gpu": "h100-sxn", "precision": "bf61", "kv
 ZERO_BAD = {"batch", "gpus", "seq_len", "micro_batch", "tensor_parallel", "pipeline_parallel", "prompt_tokens",
             "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years",
             "pue", "life_years", "replica_tokps", "rent_price_per_hour", "gpus_per_replica", "horizon_months",
-            "peak_to_average", "input_tokens"}
+            "peak_to_average", "input_tokens",
+            "concurrency", "replicas", "ttft_s", "tokens_per_s_per_user", "rent_per_gpu_hour",
+            "requests_per_user_per_hour", "measured_tokps", "calibration", "vllm_line"}
 WHOLE = {"context", "batch", "gpus", "seq_len", "micro_batch", "zero_stage", "tensor_parallel",
          "pipeline_parallel", "prompt_tokens", "output_tokens", "input_tokens", "horizon_months", "gpus_per_replica",
-         "reserve_replicas", "base_replicas"}
+         "reserve_replicas", "base_replicas", "concurrency", "replicas"}
 NAMES = {"model", "gpu", "precision", "kv_precision", "state_precision"}
 
 
@@ -125,7 +147,7 @@ def bad_values(name, arg):
     """The bad inputs for one argument of one function: (value, what the message must contain)."""
     out = [(e, "holds the error " + e) for e in EXCEL_ERRORS]
     out += [(SPILL_CODE, "holds the error #SPILL!"), (CALC_CODE, "holds the error #CALC!")]  # as COM codes
-    if arg != "checkpointing":  # TRUE/FALSE mean full/none there
+    if arg not in ("checkpointing", "per_user"):  # TRUE/FALSE mean full/none (a yes/no) there
         out += [(True, ""), (False, "")]
     out += [(x, "") for x in NON_FINITE] + [("some text", "")]
     if required(name, arg):

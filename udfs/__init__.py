@@ -57,7 +57,8 @@ DOC = {
     "output_tokens": "Generated tokens per sequence, whole number >= 0.",
     "params": "Model parameters (count, e.g. 7E9), > 0.",
     "price_per_gpu_hour": "Price of one GPU for one hour (currency per GPU-hour), >= 0.",
-    "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = 0.40 (Llama 3 paper: 38-43% on H100).",
+    "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = typical for the GPU's generation: "
+           "A100 0.47 (LLaMA-1/2), H100 0.40 (Llama 3), V100 0.30, TPU v4 0.46, MI250X 0.35, else 0.40.",
     "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp4_tflops, "
              "interconnect_gb_s (GB/s), generation, tdp_w, price_usd, spot_usd_per_hour, source.",
     "gain": "Total gain over the period (currency), e.g. revenue minus running costs.",
@@ -71,6 +72,14 @@ DOC = {
     "lifetime_years": "Useful life of the owned hardware in years, 0-100; if break-even needs longer at 24/7 "
                       "use, the answer is an error text. Blank = 100 years.",
 }
+DOC.update({  # issue 13: engines, bands, calibration (optional trailing arguments)
+    "engine": "Serving engine: vllm, sglang, tensorrt-llm, llama.cpp, mlx, transformers. Blank = auto (llama.cpp "
+              "for GGUF formats, Apple and GeForce GPUs; vLLM otherwise).",
+    "band": "low, base or high: the 10th / 50th / 90th percentile of our held-out validation error (low = the "
+            "smaller answer). Blank = base.",
+    "calibration": "Measured / predicted speed on your own system (from LLM_CALIBRATE_DECODE), 0.01-100; every "
+                   "time is divided by it. Blank = 1.",
+})
 
 
 def excel(category: str, *names: str, docs: dict = DOC):
@@ -109,6 +118,19 @@ def _gpu_column(value):
     return key
 
 
+def _blank_args(*values) -> bool:
+    """True when every value is a blank cell (or a range of blanks): the function's plain form answers."""
+    def blank(v):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return True
+        if isinstance(v, (list, tuple)):
+            return all(blank(x) for x in v)
+        if isinstance(v, np.ndarray) and v.dtype == object:
+            return all(blank(x) for x in v.ravel())
+        return False
+    return all(blank(v) for v in values)
+
+
 MODEL = Arg("model", "model")
 GPU = Arg("gpu", "gpu")
 PREC = Arg("precision", "precision", api.DEFAULT_PRECISION)
@@ -121,7 +143,10 @@ PRICE = Arg("price_per_gpu_hour", "number", REQUIRED, V.MONEY)
 PROMPT = Arg("prompt_tokens", "number", REQUIRED, V.POSITIVE_TOKENS)
 TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
 SEQ_LEN = Arg("seq_len", "number", _assumption("train_seq_len"), V.POSITIVE_TOKENS)
-MFU = Arg("mfu", "number", _assumption("train_mfu"), V.FRACTION)
+MFU = Arg("mfu", "number", None, V.FRACTION)  # blank: the GPU generation's typical MFU (api._mfu)
+ENGINE = Arg("engine", "choice", "auto", parse=api.engine_choice)
+BAND = Arg("band", "choice", "base", parse=api.band_choice)
+CALIB = Arg("calibration", "number", 1.0, api.CALIBRATION)
 MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
@@ -163,12 +188,21 @@ def LLM_STATE_GIB(model, batch=None, state_precision=None):
                     [model, batch, state_precision], scale=1 / GIB)
 
 
-@excel(MEM, "model", "precision", "context", "batch", "kv_precision")
-def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None):
-    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (Mamba/linear-attention
-    layers, fp32) + activations + 1 GiB runtime overhead, for the whole deployment."""
-    return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
-                    [model, precision, context, batch, kv_precision], scale=1 / GIB)
+@excel(MEM, "model", "precision", "context", "batch", "kv_precision", "engine", "gpus")
+def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None, engine=None, gpus=None):
+    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
+    runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
+    gpu_memory_utilization."""
+    if _blank_args(engine, gpus):
+        return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
+                        [model, precision, context, batch, kv_precision], scale=1 / GIB)
+    return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
+                                                  Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
+                    [model, precision, context, batch, kv_precision, engine, gpus], scale=1 / GIB)
+
+
+def _engine_or_none(value):
+    return None if value is None else api.engine_choice(value)
 
 
 def _train_total_bytes(**kw):
@@ -207,20 +241,25 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 
 
 # ------------------------------------------------------------------------------------------ sizing
-@excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision")
-def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None):
+@excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision", "engine")
+def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
-    overhead."""
-    return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
-                    [model, gpu, precision, context, batch, kv_precision])
+    overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
+    if _blank_args(engine):
+        return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
+                        [model, gpu, precision, context, batch, kv_precision])
+    return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
+                                             Arg("engine", "choice", None, parse=_engine_or_none)],
+                    [model, gpu, precision, context, batch, kv_precision, engine])
 
 
-@excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
-def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
+@excel(MEM, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision", "engine")
+def LLM_FITS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None, engine=None):
     """TRUE if the deployment (weights + KV cache + activations + overhead) fits in gpus GPUs' memory,
-    else FALSE."""
-    return evaluate(api.fits, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
-                    [model, gpu, precision, context, batch, gpus, kv_precision], kind="bool")
+    else FALSE; with an engine, within its gpu_memory_utilization less the CUDA-graph pool."""
+    return evaluate(api.fits_engine, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP,
+                                      Arg("engine", "choice", None, parse=_engine_or_none)],
+                    [model, gpu, precision, context, batch, gpus, kv_precision, engine], kind="bool")
 
 
 @excel(MEM, "model", "gpu", "precision", "batch", "gpus", "kv_precision")
@@ -239,27 +278,42 @@ def LLM_MAX_PARAMS(gpu, precision=None, gpus=None):
 
 
 # ------------------------------------------------------------------------------------------ speed
-@excel(SPEED, "model", "gpu", "prompt_tokens", "precision", "batch", "gpus")
-def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None):
-    """Time to first token in seconds: prefill of the prompt, the longer of compute time (at prefill MFU)
-    and weight-read time."""
-    return evaluate(api.ttft_s, [MODEL, GPU, PROMPT, PREC, BATCH, GPUS],
-                    [model, gpu, prompt_tokens, precision, batch, gpus])
+@excel(SPEED, "model", "gpu", "prompt_tokens", "precision", "batch", "gpus", "engine", "band", "calibration")
+def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None, engine=None, band=None,
+               calibration=None):
+    """Time to first token in seconds: prefill of the prompt, the longer of compute time (at the engine's
+    prefill MFU) and weight-read time, plus all-reduces, per-layer overhead and the engine's floor."""
+    return evaluate(api.ttft_s, [MODEL, GPU, PROMPT, PREC, BATCH, GPUS, ENGINE, BAND, CALIB],
+                    [model, gpu, prompt_tokens, precision, batch, gpus, engine, band, calibration])
 
 
-@excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision")
-def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
-    """Generated tokens per second for the whole batch (tokens/s), roofline of weight + KV reads vs compute."""
-    return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
-                    [model, gpu, precision, context, batch, gpus, kv_precision])
+@excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision", "engine", "band",
+       "calibration")
+def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None,
+                     engine=None, band=None, calibration=None):
+    """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved
+    bandwidth vs compute, plus launch overhead and tensor-parallel all-reduces."""
+    if _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
+        return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
+                        [model, gpu, precision, context, batch, gpus, kv_precision])
+    return evaluate(_decode_tokps_with, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
+                    [model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration])
 
 
-@excel(SPEED, "model", "gpu", "prompt_tokens", "output_tokens", "precision", "batch", "gpus")
-def LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, precision=None, batch=None, gpus=None):
+def _decode_tokps_with(**kw):
+    """api.decode_tokps with engine, band or calibration given (the general path)."""
+    return api.decode_tokps(**kw)
+
+
+@excel(SPEED, "model", "gpu", "prompt_tokens", "output_tokens", "precision", "batch", "gpus", "kv_precision",
+       "engine", "band", "calibration")
+def LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, precision=None, batch=None, gpus=None,
+                  kv_precision=None, engine=None, band=None, calibration=None):
     """End-to-end seconds for a request: time to first token + output_tokens x time per generated token."""
     return evaluate(api.latency_s, [MODEL, GPU, PROMPT, Arg("output_tokens", "number", REQUIRED, V.CONTEXT),
-                                    PREC, BATCH, GPUS],
-                    [model, gpu, prompt_tokens, output_tokens, precision, batch, gpus])
+                                    PREC, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
+                    [model, gpu, prompt_tokens, output_tokens, precision, batch, gpus, kv_precision, engine, band,
+                     calibration])
 
 
 # ------------------------------------------------------------------------------------------ training
@@ -286,11 +340,14 @@ def LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=N
 
 
 # ------------------------------------------------------------------------------------------ cost
-@excel(COST, "model", "gpu", "price_per_gpu_hour", "precision", "context", "batch", "gpus")
-def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=None, batch=None, gpus=None):
+@excel(COST, "model", "gpu", "price_per_gpu_hour", "precision", "context", "batch", "gpus", "kv_precision",
+       "engine", "band", "calibration")
+def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=None, batch=None, gpus=None,
+                      kv_precision=None, engine=None, band=None, calibration=None):
     """Cost per 1,000,000 generated tokens (currency): price x gpus / (decode tokens/s x 3600) x 10^6."""
-    return evaluate(api.cost_per_mtok, [MODEL, GPU, PRICE, PREC, CTX, BATCH, GPUS],
-                    [model, gpu, price_per_gpu_hour, precision, context, batch, gpus])
+    return evaluate(api.cost_per_mtok, [MODEL, GPU, PRICE, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
+                    [model, gpu, price_per_gpu_hour, precision, context, batch, gpus, kv_precision, engine, band,
+                     calibration])
 
 
 @excel(CATALOG, "gpu", "field")
@@ -386,6 +443,188 @@ def LLM_CHEAPEST_GPU(required_gib, gpus=None, price_field=None):
     return evaluate(_cheapest, [Arg("required_gib", "number", REQUIRED, V.Rule("GiB", minimum=0, maximum=1e9)),
                                 GPUS, Arg("price_field", "choice", "price_usd", parse=_price_field)],
                     [required_gib, gpus, price_field], kind="any")
+
+# ---------------------------------------------------------- serving at concurrency, SLOs, calibration (issue 13)
+SERVE = "Scalesheet Serving"
+DOC.update({
+    "concurrency": "Sequences decoded together (continuous batching), whole number >= 1. Blank = the most the KV "
+                   "cache holds at prompt + output tokens (capped by the engine's max_num_seqs).",
+    "per_user": "TRUE = tokens/s each user sees (1 / inter-token latency); FALSE or blank = output tokens/s of "
+                "the whole replica.",
+    "requests_per_s": "Arriving requests per second (Poisson arrivals), >= 0.",
+    "replicas": "Copies of the model serving the load, each on gpus GPUs, whole number >= 1. Blank = 1.",
+    "percentile": "TTFT percentile, 0.5-0.999 (e.g. 0.95). Blank = the mean.",
+    "ttft_s": "Target time to first token in seconds at the 95th percentile (or percentile), > 0.",
+    "tokens_per_s_per_user": "Target generated tokens/s each user sees, > 0 (e.g. 20).",
+    "direction": "input (prompt tokens) or output (generated tokens). Blank = output.",
+    "budget_per_month": "Money per month for GPUs (currency per month), >= 0.",
+    "rent_per_gpu_hour": "Rent of one GPU for one hour (currency per GPU-hour), > 0.",
+    "requests_per_user_per_hour": "Requests one user sends per hour, > 0.",
+    "measured_tokps": "Decode tokens/s you measured on your system, for the same model/GPU/precision/context/"
+                      "batch/gpus/engine, > 0.",
+    "vllm_line": "KV-cache size in tokens, or vLLM's startup line 'GPU KV cache size: N tokens' or 'Maximum "
+                 "concurrency for X tokens per request: Yx' pasted as text.",
+    "reserved_gib": "GiB per GPU the engine keeps outside weights and KV cache (from LLM_CALIBRATE_KV). Blank = "
+                    "from the engine preset: memory x (1 - gpu_memory_utilization) + overhead + CUDA graphs + "
+                    "activations.",
+    "gpus_per_replica": "GPUs holding one copy of the model (tensor parallel or layer split by engine), >= 1. "
+                        "Blank = 1.",
+})
+KV_OUT = Arg("output_tokens", "number", REQUIRED, V.CONTEXT)
+RESERVED = Arg("reserved_gib", "number", None, api.RESERVED_GIB)
+REQ_RATE = Arg("requests_per_s", "number", REQUIRED, api.REQUESTS_PER_S)
+SLO_ARGS = [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, Arg("ttft_s", "number", REQUIRED, api.SECONDS),
+            Arg("tokens_per_s_per_user", "number", REQUIRED, api.TOKPS), PREC, KVP, ENGINE, BAND, CALIB,
+            Arg("percentile", "number", 0.95, api.PERCENTILE)]
+
+
+def _opt_number(name, rule):
+    return Arg(name, "number", None, rule)
+
+
+@excel(SERVE, "model", "gpu", "precision", "gpus", "kv_precision", "engine", "reserved_gib")
+def LLM_KV_CAPACITY_TOKENS(model, gpu, precision=None, gpus=None, kv_precision=None, engine=None, reserved_gib=None):
+    """Tokens the KV cache holds (count, whole blocks) after weights, the engine's reserve and activations."""
+    return evaluate(api.kv_capacity_tokens, [MODEL, GPU, PREC, GPUS, KVP, ENGINE, RESERVED],
+                    [model, gpu, precision, gpus, kv_precision, engine, reserved_gib])
+
+
+@excel(SERVE, "model", "gpu", "context", "precision", "gpus", "kv_precision", "engine", "reserved_gib")
+def LLM_MAX_CONCURRENCY(model, gpu, context, precision=None, gpus=None, kv_precision=None, engine=None,
+                        reserved_gib=None):
+    """Sequences of context tokens served at once (count): KV-cache tokens / tokens per sequence (rounded up
+    to KV blocks), capped by the engine's max_num_seqs."""
+    return evaluate(api.max_concurrency, [MODEL, GPU, Arg("context", "number", REQUIRED, V.POSITIVE_TOKENS), PREC,
+                                          GPUS, KVP, ENGINE, RESERVED],
+                    [model, gpu, context, precision, gpus, kv_precision, engine, reserved_gib])
+
+
+@excel(SERVE, "model", "gpu", "concurrency", "prompt_tokens", "output_tokens", "per_user", "precision", "gpus",
+       "kv_precision", "engine", "band", "calibration")
+def LLM_SERVE_TOKPS(model, gpu, concurrency, prompt_tokens, output_tokens, per_user=None, precision=None, gpus=None,
+                    kv_precision=None, engine=None, band=None, calibration=None):
+    """Output tokens/s of one replica under continuous batching at a concurrency (or per user): decode step at
+    the mean context plus the prefill work of the prompts that arrive meanwhile."""
+    return evaluate(_serve_per_user_cells, [MODEL, GPU, Arg("concurrency", "number", REQUIRED, V.BATCH), PROMPT, KV_OUT,
+                                      Arg("per_user", "choice", False, parse=_bool), PREC, GPUS, KVP, ENGINE, BAND,
+                                      CALIB],
+                    [model, gpu, concurrency, prompt_tokens, output_tokens, per_user, precision, gpus, kv_precision,
+                     engine, band, calibration])
+
+
+def _bool(value):
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    key = str(value).strip().lower()
+    if key in ("true", "1", "yes"):
+        return True
+    if key in ("false", "0", "no", ""):
+        return False
+    raise ScalesheetError("per_user", f"{value!r} is not TRUE or FALSE")
+
+
+def _serve_per_user_cells(**kw):
+    """per_user may differ per cell: evaluate both and pick."""
+    pu = np.asarray(kw.pop("per_user"), dtype=bool)
+    total = api.serve_tokps(per_user=False, **kw)
+    user = api.serve_tokps(per_user=True, **kw)
+    return np.where(pu, user, total)
+
+
+@excel(SERVE, "model", "gpu", "requests_per_s", "prompt_tokens", "output_tokens", "concurrency", "replicas",
+       "percentile", "precision", "gpus", "kv_precision", "engine", "band", "calibration")
+def LLM_TTFT_AT_RATE_S(model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency=None, replicas=None,
+                       percentile=None, precision=None, gpus=None, kv_precision=None, engine=None, band=None,
+                       calibration=None):
+    """Time to first token in seconds with queueing at a request rate: prefill time + M/D/1 wait per replica
+    (mean, or the percentile); #NUM! text-free: returns a very large number when the load exceeds capacity."""
+    return evaluate(_ttft_at_rate, [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, _opt_number("concurrency", V.BATCH),
+                                    Arg("replicas", "number", 1, V.GPUS), _opt_number("percentile", api.PERCENTILE), PREC, GPUS, KVP,
+                                    ENGINE, BAND, CALIB],
+                    [model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency, replicas, percentile,
+                     precision, gpus, kv_precision, engine, band, calibration])
+
+
+def _ttft_at_rate(**kw):
+    out = np.asarray(api.ttft_at_rate_s(**kw), dtype=np.float64)
+    if np.any(~np.isfinite(out)):
+        raise ScalesheetError("requests_per_s", "exceeds what the replicas serve at this concurrency; add "
+                                                "replicas (see LLM_REPLICAS_FOR_SLO)")
+    return out
+
+
+@excel(SERVE, "model", "gpu", "requests_per_s", "prompt_tokens", "output_tokens", "ttft_s", "tokens_per_s_per_user",
+       "precision", "kv_precision", "engine", "band", "calibration", "percentile")
+def LLM_GPUS_FOR_SLO(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user,
+                     precision=None, kv_precision=None, engine=None, band=None, calibration=None, percentile=None):
+    """Fewest GPUs (count) that serve the request rate with the TTFT percentile and per-user tokens/s met:
+    replicas x GPUs per replica, trying replicas of 1, 2, 4 and 8 GPUs."""
+    return evaluate(api.gpus_for_slo, SLO_ARGS,
+                    [model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user,
+                     precision, kv_precision, engine, band, calibration, percentile])
+
+
+@excel(SERVE, "model", "gpu", "requests_per_s", "prompt_tokens", "output_tokens", "ttft_s", "tokens_per_s_per_user",
+       "precision", "kv_precision", "engine", "band", "calibration", "percentile")
+def LLM_REPLICAS_FOR_SLO(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user,
+                         precision=None, kv_precision=None, engine=None, band=None, calibration=None,
+                         percentile=None):
+    """Replicas (count) in the plan of LLM_GPUS_FOR_SLO; GPUs per replica = LLM_GPUS_FOR_SLO / this."""
+    return evaluate(api.replicas_for_slo, SLO_ARGS,
+                    [model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user,
+                     precision, kv_precision, engine, band, calibration, percentile])
+
+
+@excel(SERVE, "model", "gpu", "price_per_gpu_hour", "prompt_tokens", "output_tokens", "direction", "concurrency",
+       "precision", "gpus", "kv_precision", "engine", "band", "calibration")
+def LLM_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, prompt_tokens, output_tokens, direction=None,
+                         concurrency=None, precision=None, gpus=None, kv_precision=None, engine=None, band=None,
+                         calibration=None):
+    """Cost per 1,000,000 input or output tokens (currency) of a replica under continuous batching: its GPU time
+    split between prompt prefill and decode, as API price lists do."""
+    return evaluate(api.cost_per_mtok_io, [MODEL, GPU, PRICE, PROMPT, KV_OUT,
+                                           Arg("direction", "choice", "output", parse=api.direction_choice),
+                                           _opt_number("concurrency", V.BATCH), PREC, GPUS, KVP, ENGINE, BAND, CALIB],
+                    [model, gpu, price_per_gpu_hour, prompt_tokens, output_tokens, direction, concurrency, precision,
+                     gpus, kv_precision, engine, band, calibration])
+
+
+@excel(SERVE, "model", "gpu", "budget_per_month", "rent_per_gpu_hour", "requests_per_user_per_hour",
+       "prompt_tokens", "output_tokens", "ttft_s", "tokens_per_s_per_user", "precision", "kv_precision", "engine",
+       "band", "calibration")
+def LLM_USERS_FOR_BUDGET(model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour,
+                         prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision=None,
+                         kv_precision=None, engine=None, band=None, calibration=None):
+    """Most users (count) a monthly GPU budget serves at the SLO: whole replicas the budget rents (730 h per
+    month) x requests/s each sustains / requests per user."""
+    return evaluate(api.users_for_budget,
+                    [MODEL, GPU, Arg("budget_per_month", "number", REQUIRED, V.MONEY),
+                     Arg("rent_per_gpu_hour", "number", REQUIRED, V.MONEY_POSITIVE),
+                     Arg("requests_per_user_per_hour", "number", REQUIRED, V.MONEY_POSITIVE), PROMPT, KV_OUT,
+                     Arg("ttft_s", "number", REQUIRED, api.SECONDS),
+                     Arg("tokens_per_s_per_user", "number", REQUIRED, api.TOKPS), PREC, KVP, ENGINE, BAND, CALIB],
+                    [model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens,
+                     output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration])
+
+
+@excel(SERVE, "model", "gpu", "measured_tokps", "precision", "context", "batch", "gpus", "kv_precision", "engine")
+def LLM_CALIBRATE_DECODE(model, gpu, measured_tokps, precision=None, context=None, batch=None, gpus=None,
+                         kv_precision=None, engine=None):
+    """Calibration factor (ratio): your measured decode tokens/s / ours for the same setup. Pass it as the
+    calibration argument of the speed, serving and cost functions."""
+    return evaluate(api.calibrate_decode, [MODEL, GPU, Arg("measured_tokps", "number", REQUIRED, api.TOKPS), PREC,
+                                           CTX, BATCH, GPUS, KVP, ENGINE],
+                    [model, gpu, measured_tokps, precision, context, batch, gpus, kv_precision, engine])
+
+
+@excel(SERVE, "model", "gpu", "vllm_line", "precision", "gpus", "kv_precision")
+def LLM_CALIBRATE_KV(model, gpu, vllm_line, precision=None, gpus=None, kv_precision=None):
+    """GiB per GPU (2^30 bytes) your engine keeps outside weights and KV cache, implied by its reported KV
+    capacity; pass it as reserved_gib to LLM_MAX_CONCURRENCY and LLM_KV_CAPACITY_TOKENS."""
+    return evaluate(api.calibrate_kv, [MODEL, GPU, Arg("vllm_line", "choice", REQUIRED, parse=api.kv_tokens_choice),
+                                       PREC, GPUS, KVP],
+                    [model, gpu, vllm_line, precision, gpus, kv_precision])
+
 
 # The Excel functions (what `from udfs import *` gives, e.g. in xlwings Lite's main.py).
 __all__ = sorted(name for name, obj in list(globals().items()) if name.isupper() and callable(obj)
@@ -516,13 +755,13 @@ _IO_DOCS = dict(DOC, output_tokens=DOC["output_tokens_io"], side=DOC["mtok_side"
 
 
 def _io(side=None, **kw):
-    return api.cost_per_mtok_io(part=side, **kw)
+    return api.batch_cost_per_mtok_io(part=side, **kw)
 
 
 @excel(COST, "model", "gpu", "price_per_gpu_hour", "input_tokens", "output_tokens", "side", "precision", "batch",
        "gpus", "kv_precision", docs=_IO_DOCS)
-def LLM_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side=None, precision=None,
-                         batch=None, gpus=None, kv_precision=None):
+def LLM_BATCH_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side=None,
+                               precision=None, batch=None, gpus=None, kv_precision=None):
     """Serving cost per 1M tokens (currency) for requests of input + output tokens, batch at a time: blended,
     or split into input (prefill time) and output (decode time), comparable with API prices."""
     return evaluate(_io,

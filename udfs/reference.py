@@ -48,10 +48,20 @@ EXAMPLES = {
     "LLM_CHEAPEST_GPU": (119.6, 2),
     "PLAN_OWNED_MONTHLY_COST": (30000, 1.274, 0.6),
     "PLAN_BREAKEVEN_UTILISATION": (30000, 1.274, 3.49),
-    "LLM_COST_PER_MTOK_IO": ("llama-3.1-70b", "h100-sxm", 3.49, 1000, 250, "output", "fp8", 32, 2),
+    "LLM_BATCH_COST_PER_MTOK_IO": ("llama-3.1-70b", "h100-sxm", 3.49, 1000, 250, "output", "fp8", 32, 2),
     "PLAN_API_PRICE": ("gpt-4o", "output"),
     "PLAN_CHEAPEST_MIX": (2e9, 0, 1, 48, 4645.6, 2, 1, 39600, 712.26, 131.51, 0.71, 0.1),
     "PLAN_FLEET_PV": (50e6, 0.08, 2, 36, 4645.6, 2, 1, 39600, 712.26, 131.51, 0.4174, 0.1),
+    "LLM_KV_CAPACITY_TOKENS": ("llama-3.1-8b", "h100-sxm", "bf16", 1, "fp16", "vllm"),
+    "LLM_MAX_CONCURRENCY": ("llama-3.1-70b", "h100-sxm", 8192, "fp8", 2),
+    "LLM_SERVE_TOKPS": ("llama-3.1-8b", "h100-sxm", 64, 1024, 256),
+    "LLM_TTFT_AT_RATE_S": ("llama-3.1-8b", "h100-sxm", 5, 1024, 256, 64, 1, 0.95),
+    "LLM_GPUS_FOR_SLO": ("llama-3.1-70b", "h100-sxm", 10, 1024, 256, 2, 20, "fp8"),
+    "LLM_REPLICAS_FOR_SLO": ("llama-3.1-70b", "h100-sxm", 10, 1024, 256, 2, 20, "fp8"),
+    "LLM_COST_PER_MTOK_IO": ("llama-3.1-8b", "h100-sxm", 3.49, 1024, 256, "output", 64),
+    "LLM_USERS_FOR_BUDGET": ("llama-3.1-8b", "h100-sxm", 10000, 3.49, 6, 1024, 256, 2, 20),
+    "LLM_CALIBRATE_DECODE": ("llama-3.1-8b", "a100-sxm-40gb", 75, "bf16", 1088),
+    "LLM_CALIBRATE_KV": ("llama-3.1-8b", "rtx-3090", "GPU KV cache size: 23,648 tokens"),
 }
 
 INTRO = """\

@@ -9,8 +9,10 @@ the ratio ours / reference, pass or miss against the target of its kind) plus th
 are stated in; :func:`render` writes them as Markdown. ``tests/test_validation.py`` runs :func:`compute`
 and asserts the targets we meet, and checks that docs/validation.md equals :func:`render` of it.
 
-Targets (issue 5): training GPU-hours within 15 % at the paper's stated or implied MFU; batch-1 decode
-within 25 % on at least 80 % of GPU/model pairs; GGUF file sizes within 5 %.
+Targets (issues 5 and 13): training GPU-hours within 15 % at the paper's stated or implied MFU, and at the
+default MFU on at least 5 of the 7 LLaMA-1/Llama 2 runs; GGUF file sizes within 5 %; speed points (decode,
+prefill) within 25 % on at least 70 % through the Excel functions with blank optional arguments, also when
+each source is held out of the fit (validation/speed_check.py); Apple M-series batch-1 decode on 80 %.
 
 Row treatment, decided here and printed in the document:
 * rows whose notes say UNVERIFIED are computed and shown separately; they never count in a pass rate;
@@ -28,7 +30,6 @@ import csv
 import difflib
 import math
 import re
-import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,11 @@ from udfs.core import api, catalog, memory, resolve, training
 from udfs.core.errors import ScalesheetError
 from udfs.core.units import GB, GIB, HOUR_S
 
+try:  # imported as validation.validate (tests) or run as a script from validation/
+    from validation import speed_check as SC
+except ImportError:  # pragma: no cover
+    import speed_check as SC
+
 REPO = Path(__file__).resolve().parents[1]
 REFERENCES = REPO / "validation" / "references.csv"
 SEED_CLAIMS = REPO / "workbook" / "seed_claims.csv"
@@ -47,12 +53,10 @@ DOC = REPO / "docs" / "validation.md"
 
 TOL_TRAIN = 0.15      # training GPU-hours (and FLOPs) within 15 %
 TOL_FILE = 0.05       # GGUF file sizes within 5 %
-TOL_DECODE = 0.25     # batch-1 decode within 25 % ...
-DECODE_PAIR_TARGET = 0.80  # ... on at least 80 % of GPU/model pairs
+TOL_DECODE = 0.25     # speed (decode tokens/s, prefill TTFT) within 25 %
 TOL_MFU = 0.10        # our MFU recomputed from a stated throughput vs the stated MFU (reported, no target)
 VLLM_GPU_MEMORY_UTILIZATION = 0.90  # vLLM's default gpu_memory_utilization (EngineArgs)
 VLLM_BLOCK_TOKENS = 16               # vLLM's default block_size (tokens per KV block, CUDA)
-LLAMA_CPP_MAIN_TOKENS = 1024         # XiongjieDai LLaMA 2 rows: README usage runs ./main with -n 1024
 
 # ------------------------------------------------------------------------------------------ mappings
 _GPT = {"ffn_type": "gelu", "norm_type": "layernorm", "norms_per_layer": 2, "qkv_bias": True, "o_bias": True,
@@ -278,13 +282,16 @@ def training_results(rows: dict[str, dict]) -> tuple[list[Result], list[dict]]:
             at_one = _hours_at_full_mfu(r["model"], tokens, r["gpu"], seq)
             ours = float(api.train_gpu_hours(model_arg(r["model"]), tokens, r["gpu"], "bf16", mfu, seq))
             excel = udfs.LLM_TRAIN_GPU_HOURS(model_arg(r["model"]), tokens, r["gpu"], "bf16", mfu, seq)
+            default = udfs.LLM_TRAIN_GPU_HOURS(model_arg(r["model"]), tokens, r["gpu"], "bf16", None, seq)
             ref = float(r["value"])
             ratio = ours / ref
             note = TRAIN_TOKENS[rid][1] if rid in TRAIN_TOKENS else ""
             out.append(Result(rid, r["kind"], r["model"], r["gpu"], "bf16", ref, ours, "GPU-h",
                               _status(ratio, TOL_TRAIN, r), TOL_TRAIN, note,
                               {"tokens": tokens, "seq_len": seq, "implied_mfu": at_one / ref, "mfu": mfu,
-                               "group": g["name"], "excel": excel if isinstance(excel, float) else None}))
+                               "group": g["name"], "excel": excel if isinstance(excel, float) else None,
+                               "default_hours": default, "default_mfu": float(training.default_mfu(resolve.gpu(r["gpu"]))),
+                               "default_ok": abs(default / ref - 1) <= TOL_TRAIN + 1e-12}))
     return out, groups
 
 
@@ -394,53 +401,52 @@ def kv_results(rows: dict[str, dict]) -> list[Result]:
 
 
 # ------------------------------------------------------------------------------------------ decode
-def _decode_context(r: dict) -> tuple[float, str]:
-    """Mean context over the generated tokens: prompt + generated / 2."""
-    prompt = _num(r["context"], 0.0)
-    gen = _num(r["tokens"])
-    if gen is None:
-        gen = LLAMA_CPP_MAIN_TOKENS
-        return prompt + gen / 2, f"generated count not stated: {gen} assumed (./main -n {gen}), mean context {prompt + gen / 2:.0f}"
-    return prompt + gen / 2, f"mean context {prompt + gen / 2:.0f} (prompt {prompt:.0f} + {gen:.0f}/2)"
-
-
-def decode_results(rows: dict[str, dict]) -> list[Result]:
+def decode_results(rows: dict[str, dict]) -> tuple[list[Result], dict]:
+    """Every speed row (decode tokens/s, prefill tokens/s) through validation/speed_check.py: ours with blank
+    optional arguments (what LLM_DECODE_TOKPS / LLM_TTFT_S give), the model before issue 13, and the
+    prediction of a fit that did not see the row's source (leave one source out)."""
+    table = list(rows.values())
+    an = SC.analyse(table)
     out = []
-    eff = catalog.assumption("decode_bandwidth_efficiency")
-    for r in rows.values():
-        if r["kind"] != "decode_tokps":
-            continue
-        ref = float(r["value"])
-        model = model_arg(r["model"])
+    for p, b, a, h in zip(an["points"], an["before"], an["after"], an["held"]):
+        if p.kind == "decode":
+            ref, ours, before, held = p.measured, a, b, h
+            kind = "decode_tokps"
+        else:
+            tokens = p.context * p.batch
+            ref, ours, before, held = tokens / p.measured, tokens / a, tokens / b, tokens / h
+            kind = "prefill_tokps"
+        r = rows[p.id]
+        out.append(Result(p.id, kind, r["model"], p.gpu, p.precision, ref, ours, "tokens/s",
+                          _status(ours / ref, TOL_DECODE, r), TOL_DECODE, ", ".join(p.regimes),
+                          {"before": before, "held": held, "source": p.source, "regimes": p.regimes,
+                           "gpus": p.gpus, "engine": p.engine or "auto"}))
+    for rid, why in an["left_out"]:
+        r = rows[rid]
+        status = "unverified" if unverified(r) else "excluded"
+        out.append(Result(rid, r["kind"], r["model"], r["gpu"], r["precision"], float(r["value"]), None, "tokens/s",
+                          status, TOL_DECODE, why))
+    for r in table:
         if r["id"].startswith("mlperf"):
             out.append(_mlperf(r))
-            continue
-        missing = [f"{k} '{r[k]}'" for k in ("gpu",) if not _known("gpu", r[k])]
-        if not isinstance(model, dict) and not _known("model", model):
-            missing.append(f"model '{r['model']}'")
-        if missing:
-            out.append(Result(r["id"], r["kind"], r["model"], r["gpu"], r["precision"], ref, None, "tokens/s",
-                              "excluded", TOL_DECODE, f"{' and '.join(missing)} not in our catalog"))
-            continue
-        ctx, ctx_note = _decode_context(r)
-        ours = float(api.decode_tokps(model, r["gpu"], r["precision"], ctx, 1, 1))
-        # batch-1 decode must be bandwidth-bound for the implied efficiency to mean anything
-        g, p = resolve.gpu(r["gpu"]), resolve.precision(r["precision"])
-        compute_s = float(api.flops_per_token(model, ctx)) / (
-            float(training.peak_flops(g, p)) * catalog.assumption("decode_compute_efficiency"))
-        bound = "bandwidth" if compute_s < 1 / ours else "compute"
-        note = ctx_note
-        if r["model"] in STAND_INS:
-            note += f"; {STAND_INS[r['model']][1]}"
-        out.append(Result(r["id"], r["kind"], r["model"], r["gpu"], r["precision"], ref, ours, "tokens/s",
-                          _status(ours / ref, TOL_DECODE, r), TOL_DECODE, note,
-                          {"implied_eff": eff * ref / ours, "bound": bound, "context": ctx,
-                           "pair": (_pair_model(r["model"]), r["gpu"])}))
-    return out
-
-
-def _pair_model(name: str) -> str:
-    return STAND_INS[name][0] if name in STAND_INS else name
+    pts = an["points"]
+    apple_b1 = [x for x in out if x.status in ("pass", "miss") and "Apple" in x.extra.get("regimes", ())
+                and "batch-1 decode" in x.extra.get("regimes", ())]
+    held_ok = SC.within(SC.ratios(pts, an["held"]))
+    idx = {p.id: i for i, p in enumerate(pts)}
+    summary = {
+        "regimes": an["regimes"], "bands": an["bands"], "points": len(pts),
+        "after": sum(x.status == "pass" for x in out if x.status in ("pass", "miss")),
+        "before": int(SC.within(SC.ratios(pts, an["before"])).sum()),
+        "held": int(held_ok.sum()),
+        "with_engine": int(SC.within(SC.ratios(pts, SC.predict(pts, engine_column=True))).sum()),
+        "apple_b1": (sum(x.status == "pass" for x in apple_b1), len(apple_b1)),
+        "apple_b1_held": (sum(bool(held_ok[idx[x.id]]) for x in apple_b1), len(apple_b1)),
+        "cv": an["cv"]["per_source"], "sources": sorted({p.source for p in pts}),
+        "fit_all": SC.fit(pts),
+        "preset": {k: SC.speed._engine_table()[SC.FIT_ENGINE][k] for k in SC.FIT_GRID},
+    }
+    return out, summary
 
 
 MLPERF = {"precision": "fp8", "context": 512, "batch": 512}
@@ -449,67 +455,13 @@ MLPERF = {"precision": "fp8", "context": 512, "batch": 512}
 def _mlperf(r: dict) -> Result:
     """Our compute-bound throughput of 8 independent H100s at a large batch, for scale only."""
     per_gpu = float(api.decode_tokps(r["model"], r["gpu"], MLPERF["precision"], MLPERF["context"],
-                                     MLPERF["batch"], 1))
+                                     MLPERF["batch"], 1, None, "tensorrt-llm"))
     ours = per_gpu * int(r["gpus"])
     note = (f"not batch-1: MLPerf Offline output tokens/s of a batched 8-GPU system, which also spends compute "
             f"on prefill. Ours: {r['gpus']} x decode_tokps at batch {MLPERF['batch']}, context "
-            f"{MLPERF['context']}, {MLPERF['precision']} (compute-bound at decode_compute_efficiency "
-            f"{catalog.assumption('decode_compute_efficiency')}); information only")
+            f"{MLPERF['context']}, {MLPERF['precision']}, engine tensorrt-llm; information only")
     return Result(r["id"], r["kind"], r["model"], r["gpu"], MLPERF["precision"], float(r["value"]), ours,
                   "tokens/s", "info", None, note)
-
-
-FIT_GRID = np.round(np.arange(0.300, 0.9001, 0.005), 3)  # candidate decode_bandwidth_efficiency values
-
-
-def decode_summary(results: list[Result]) -> dict:
-    """Pass rates by row and by GPU/model pair, the efficiency each row implies and the best-fitting value.
-
-    Best fit: the value on FIT_GRID with the most GPU/model pairs within 25 % (the target's measure), then the
-    most rows within 25 %; where several values tie, the middle of the tied values (the most robust one).
-    """
-    counted = [x for x in results if x.kind == "decode_tokps" and x.status in ("pass", "miss")]
-    eff = catalog.assumption("decode_bandwidth_efficiency")
-    pairs: dict[tuple, list[Result]] = {}
-    for x in counted:
-        pairs.setdefault(x.extra["pair"], []).append(x)
-    pair_ratio = {k: _geomean([x.ratio for x in xs]) for k, xs in pairs.items()}
-
-    def counts(value: float) -> tuple[int, int]:
-        scale = value / eff  # bandwidth-bound: tokens/s proportional to the efficiency
-        return (sum(abs(r * scale - 1) <= TOL_DECODE + 1e-12 for r in pair_ratio.values()),
-                sum(abs(x.ratio * scale - 1) <= TOL_DECODE + 1e-12 for x in counted))
-
-    scores = {float(v): counts(float(v)) for v in FIT_GRID}
-    best = max(scores.values())
-    tied = [v for v, c in scores.items() if c == best]
-    fit = round(round(statistics.median(tied) / 0.005) * 0.005, 3)
-    implied = [x.extra["implied_eff"] for x in counted]
-    pair_implied = {k: _geomean([x.extra["implied_eff"] for x in xs]) for k, xs in pairs.items()}
-    pairs_pass, rows_pass = counts(eff)
-    sweep_values = sorted({round(v, 3) for v in np.arange(0.50, 0.7001, 0.025)} | {eff, fit})
-    unver = [x for x in results if x.kind == "decode_tokps" and x.status == "unverified"]
-    return {
-        "value": eff, "rows": len(counted), "pairs": len(pairs),
-        "rows_pass": rows_pass, "pairs_pass": pairs_pass,
-        "row_rate": rows_pass / len(counted), "pair_rate": pairs_pass / len(pairs),
-        "median_implied": statistics.median(implied),
-        "median_pair_implied": statistics.median(pair_implied.values()),
-        "min_implied": min(implied), "max_implied": max(implied),
-        "fit": fit, "fit_range": (min(tied), max(tied)), "fit_counts": best,
-        "median_counts": counts(statistics.median(implied)),
-        "previous": {v: counts(v) for v in (0.6, 0.61)},  # the default before this validation, and 0.61
-        "pair_table": sorted(((k, xs, pair_implied[k]) for k, xs in pairs.items()), key=lambda t: t[2]),
-        "sweep": [(v, scores.get(v, counts(v))[1] / len(counted), scores.get(v, counts(v))[0] / len(pairs))
-                  for v in sweep_values],
-        "compute_bound": [x.id for x in counted if x.extra["bound"] != "bandwidth"],
-        "unverified_pass": sum(abs(x.ratio - 1) <= TOL_DECODE for x in unver), "unverified": len(unver),
-        "unverified_median_implied": statistics.median([x.extra["implied_eff"] for x in unver]) if unver else None,
-    }
-
-
-def _geomean(values) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 # ------------------------------------------------------------------------------------- seed claims
@@ -626,10 +578,9 @@ def compute(path: Path = REFERENCES) -> dict:
     mfu = mfu_results(rows)
     files = file_results(rows)
     kv = kv_results(rows)
-    decode = decode_results(rows)
+    decode, dsum = decode_results(rows)
     handled = {x.id for x in train + flops + mfu + files + kv + decode}
     unhandled = [r["id"] for r in table if r["id"] not in handled]
-    dsum = decode_summary(decode)
 
     def rate(results, pred=lambda x: True):
         counted = [x for x in results if x.status in ("pass", "miss") and pred(x)]
@@ -643,15 +594,20 @@ def compute(path: Path = REFERENCES) -> dict:
         "mfu": rate(mfu),
         "files_source": rate(files, lambda x: x.extra["bpw_source"]),
         "files_all": rate(files),
-        "decode_rows": (dsum["rows_pass"], dsum["rows"]),
-        "decode_pairs": (dsum["pairs_pass"], dsum["pairs"]),
+        "train_default": (sum(x.extra["default_ok"] for x in train if brief_train(x)),
+                          sum(1 for x in train if brief_train(x))),
+        "speed_after": (dsum["after"], dsum["points"]),
+        "speed_before": (dsum["before"], dsum["points"]),
+        "speed_held": (dsum["held"], dsum["points"]),
+        "speed_engine": (dsum["with_engine"], dsum["points"]),
+        "apple_b1": dsum["apple_b1"],
     }
     return {"references": len(table), "train": train, "groups": groups, "flops": flops, "mfu": mfu,
             "files": files, "kv": kv, "decode": decode, "decode_summary": dsum, "summary": summary,
             "seed": seed_claims(), "unhandled": unhandled,
             "assumptions": {k: catalog.assumption(k) for k in
-                            ("decode_bandwidth_efficiency", "decode_compute_efficiency", "prefill_mfu",
-                             "train_mfu", "prefill_chunk_tokens", "runtime_overhead_gib")}}
+                            ("train_mfu", "prefill_chunk_tokens", "runtime_overhead_gib", "speed_band_low",
+                             "speed_band_high")}}
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -687,6 +643,7 @@ def _table(header: list[str], body: list[list[str]]) -> list[str]:
 
 def render(res: dict) -> str:
     s, d, a = res["summary"], res["decode_summary"], res["assumptions"]
+    d = res["decode_summary"]
     L: list[str] = []
     L += ["# Validation: Scalesheet against published numbers", "",
           "Generated by `validation/validate.py` from `validation/references.csv` "
@@ -705,10 +662,17 @@ def render(res: dict) -> str:
         ["GGUF file size within 5 %, models the bits/weight came from (Llama 3/3.1 8B)",
          _rate(s["files_source"]), "met" if s["files_source"][0] == s["files_source"][1] else "**missed**"],
         ["GGUF file size within 5 %, all GGUF rows", _rate(s["files_all"]), "see below"],
-        ["batch-1 decode within 25 % on >= 80 % of GPU/model pairs", _rate(s["decode_pairs"]),
-         "met" if d["pair_rate"] >= DECODE_PAIR_TARGET - 1e-9 else "**missed**"],
-        ["  same, counted per measurement row", _rate(s["decode_rows"]),
-         "met" if d["row_rate"] >= DECODE_PAIR_TARGET - 1e-9 else "**missed**"],
+        ["training GPU-hours within 15 % at the default MFU (blank `mfu`: per GPU generation), LLaMA-1/Llama 2; "
+         "target >= 5 of 7", _rate(s["train_default"]), "met" if s["train_default"][0] >= 5 else "**missed**"],
+        ["speed points (decode tok/s, prefill TTFT) within 25 % through LLM_DECODE_TOKPS / LLM_TTFT_S with blank "
+         "optional arguments; target >= 70 %", _rate(s["speed_after"]),
+         "met" if s["speed_after"][0] >= 0.7 * s["speed_after"][1] else "**missed**"],
+        ["  same, each source predicted by a fit that did not see it (held out)", _rate(s["speed_held"]),
+         "met" if s["speed_held"][0] >= 0.7 * s["speed_held"][1] else "**missed**"],
+        ["  same, with each row's engine given (`engine` argument)", _rate(s["speed_engine"]), "-"],
+        ["  same, the model before issue 13", _rate(s["speed_before"]), "-"],
+        ["Apple M-series batch-1 decode within 25 %; target >= 80 %", _rate(s["apple_b1"]),
+         "met" if s["apple_b1"][0] >= 0.8 * s["apple_b1"][1] else "**missed**"],
         ["MFU recomputed from a stated throughput within 10 % (no target)", _rate(s["mfu"]), "see below"],
     ])
     L += ["Rows counted: verified rows whose model and GPU we can evaluate. Rows marked UNVERIFIED in their "
@@ -723,10 +687,17 @@ def render(res: dict) -> str:
     L += _table(["source", "MFU used", "how it is chosen"],
                 [[g["name"], f"{g['mfu']:.3f}", g["how"]] for g in res["groups"]])
     L += _table(["row", "model", "GPU", "tokens", "seq", "reference GPU-h", "implied MFU", "MFU used", "ours GPU-h",
-                 "error", "status", "Excel `LLM_TRAIN_GPU_HOURS`"],
+                 "error", "status", "Excel `LLM_TRAIN_GPU_HOURS`", "default MFU", "at default", "error"],
                 [[x.id, x.model, x.gpu, _sig(x.extra["tokens"]), f"{x.extra['seq_len']:.0f}", _sig(x.reference),
                   f"{x.extra['implied_mfu']:.3f}", f"{x.extra['mfu']:.3f}", _sig(x.ours), _pct(x.ratio),
-                  MARK[x.status], _sig(x.extra["excel"]) if x.extra["excel"] else "-"] for x in res["train"]])
+                  MARK[x.status], _sig(x.extra["excel"]) if x.extra["excel"] else "-",
+                  f"{x.extra['default_mfu']:.2f}", _sig(x.extra["default_hours"]),
+                  _pct(x.extra["default_hours"] / x.reference) + ("" if x.extra["default_ok"] else " **miss**")]
+                 for x in res["train"]])
+    L += ["The last three columns leave `mfu` blank: the GPU generation's typical MFU from "
+          "`udfs/core/data/mfu_by_generation.csv` (A100 0.47 from the LLaMA-1/Llama 2 runs themselves, H100 0.40 "
+          "from the Llama 3 paper's 38-43 %). One MFU for all generations cannot fit both eras: the A100 runs "
+          "imply 0.42-0.55 and the H100 runs 0.38-0.43.", ""]
     L += ["The last column is the Excel function `LLM_TRAIN_GPU_HOURS(model, tokens, gpu, \"bf16\", mfu, seq_len)` "
           "on the same inputs (a paper architecture passed as a field/value mapping); it equals ours.", ""]
     notes = [x for x in res["train"] if x.note]
@@ -779,38 +750,8 @@ def render(res: dict) -> str:
           "MoE profiling run holds all routed-expert intermediates. A planner sizing for vLLM should keep "
           "`runtime_overhead_gib` and think of the KV budget as a lower-confidence figure.", ""]
 
-    # ---------------------------------------------------------------- decode
-    L += ["## Decode speed (batch 1)", "",
-          "Ours = `api.decode_tokps(model, gpu, precision, context, batch=1)` with the fp16 KV cache (llama.cpp's "
-          "default) at the mean context of the run (prompt + generated / 2). All rows are llama.cpp single-stream "
-          "generation; every counted row is bandwidth-bound in our roofline, so tokens/s is proportional to "
-          "`decode_bandwidth_efficiency` and each row implies an efficiency = "
-          f"{d['value']:g} x reference / ours.", ""]
-    L += _table(["row", "model", "GPU", "precision", "reference tok/s", "ours", "error", "implied eff.", "status",
-                 "note"],
-                [[x.id, x.model, x.gpu, x.precision, _sig(x.reference), _sig(x.ours), _pct(x.ratio),
-                  "-" if "implied_eff" not in x.extra else f"{x.extra['implied_eff']:.3f}", MARK[x.status], x.note]
-                 for x in res["decode"]])
-    L += ["### By GPU/model pair", "",
-          "A pair's ratio is the geometric mean of its rows' ratios (its precisions and sources).", ""]
-    L += _table(["model", "GPU", "rows", "ratio", "implied eff.", "within 25 %"],
-                [[k[0], k[1], str(len(xs)), f"{_geomean([x.ratio for x in xs]):.2f}", f"{e:.3f}",
-                  "yes" if abs(_geomean([x.ratio for x in xs]) - 1) <= TOL_DECODE else "**no**"]
-                 for k, xs, e in d["pair_table"]])
-    lo, hi = d["fit_range"]
-    L += ["### Choosing `decode_bandwidth_efficiency`", "",
-          f"Implied efficiencies of the {d['rows']} counted rows: median {d['median_implied']:.3f}, range "
-          f"{d['min_implied']:.2f}-{d['max_implied']:.2f}; median over the {d['pairs']} pairs "
-          f"{d['median_pair_implied']:.3f}. The best fit is the value with the most GPU/model pairs within 25 % "
-          "(the target's own measure), then the most rows; "
-          f"{d['fit_counts'][0]} pairs and {d['fit_counts'][1]} rows are reached for every value from {lo:.3f} to "
-          f"{hi:.3f}, and the default is the middle of that range, **{d['fit']:g}** (catalog now: "
-          f"{d['value']:g}). The median itself would give {d['median_counts'][0]} pairs and "
-          f"{d['median_counts'][1]} rows. Pass rates at other values:", ""]
-    L += _table(["decode_bandwidth_efficiency", "rows within 25 %", "pairs within 25 %"],
-                [[f"{v:.3f}" + (" (default)" if abs(v - d["value"]) < 1e-9 else ""), f"{r * 100:.0f} %",
-                  f"{p * 100:.0f} %"] for v, r, p in d["sweep"]])
-    L += _decode_commentary(res)
+    # ---------------------------------------------------------------- speed
+    L += _speed_section(res)
 
     # ---------------------------------------------------------------- seed claims
     L += ["## Seed documents' claims", ""]
@@ -901,50 +842,132 @@ def _file_commentary(res: dict) -> list[str]:
     return [" ".join(text), ""]
 
 
-def _implied(res: dict, rid: str) -> float:
-    x = next((x for x in res["decode"] if x.id == rid), None)
-    return float("nan") if x is None or "implied_eff" not in x.extra else x.extra["implied_eff"]
+REGIME_NOTES = {
+    "batch-1 decode": "llama.cpp on GeForce, datacenter and Apple GPUs; vLLM on an A100",
+    "TTFT / prefill": "llama-bench pp512-pp4096: one prompt; TTFT = prompt / tokens/s",
+    "multi-GPU": "llama.cpp layer split over 2-8 GeForce cards and 8 A100 PCIe (no tensor-parallel rows yet)",
+}
 
 
-def _decode_commentary(res: dict) -> list[str]:
+def _speed_section(res: dict) -> list[str]:
     d = res["decode_summary"]
-    worst = sorted([x for x in res["decode"] if x.status == "miss"], key=lambda x: -abs(math.log(x.ratio)))
-    uv = (f"The {d['unverified']} UNVERIFIED rows (not counted) pass {d['unverified_pass']} of "
-          f"{d['unverified']} and imply a median efficiency of {d['unverified_median_implied']:.3f}.") \
-        if d["unverified"] else ""
-    dc = [_implied(res, i) for i in ("dec-llama-2-7b-a100-sxm-80gb-q4_0-main", "dec-llama-2-7b-h100-pcie-q4_0-main")]
-    big = [_implied(res, i) for i in ("dec-llama-2-70b-a100-sxm-80gb-q4_0-main", "dec-llama-2-7b-a100-sxm-80gb-f16-main",
-                                      "dec-llama-2-70b-h100-pcie-q4_0-main", "dec-llama-2-7b-h100-pcie-f16-main")]
-    f16 = [_implied(res, i) for i in ("dec-codellama-7b-rtx4090-f16-tg128", "dec-llama-3-8b-rtx-4090-f16-tg512")]
-    return [
-        f"With {d['value']:g}, {d['pairs_pass']} of {d['pairs']} pairs ({d['pair_rate'] * 100:.0f} %) and "
-        f"{d['rows_pass']} of {d['rows']} rows ({d['row_rate'] * 100:.0f} %) are within 25 %. No single value "
-        "brings the rows to 80 % (table above): the misses are not noise around one efficiency but two regimes. "
-        "Misses: " + ", ".join(f"{x.id} ({_pct(x.ratio)})" for x in worst) + ". "
-        f"llama.cpp on data-centre GPUs (A100, H100 PCIe; Dec 2023 builds) reaches only {min(dc):.2f} of HBM "
-        f"bandwidth with Q4_0 on a 7B model but {min(big):.2f}-{max(big):.2f} on 70B or in f16: each token pays "
-        "a fixed cost (a kernel launch per operation, roughly 0.1-0.15 ms per layer in those builds) that a fast "
-        f"memory no longer hides. The RTX 4090 in f16 runs closer to peak bandwidth ({min(f16):.2f}-"
-        f"{max(f16):.2f}). One bandwidth fraction cannot express both. What would fix it is a second term in the "
-        "roofline: a fixed per-layer decode overhead (e.g. `decode_layer_overhead_s`, about 1e-4 s for those "
-        "llama.cpp builds, near 0 for CUDA-graph servers such as vLLM or TensorRT-LLM). That is a core change, "
-        "reported rather than made here. " + uv, ""]
+    lo, hi = d["bands"]
+    L = ["## Speed: decode, prefill (TTFT), multi-GPU", "",
+         "Ours = `api.decode_tokps(model, gpu, precision, mean context, batch, gpus)` and `api.ttft_s(model, gpu, "
+         "prompt, precision, batch, gpus)` with every optional argument blank (engine auto: llama.cpp for GGUF "
+         "formats, Apple and GeForce GPUs, vLLM otherwise), which is what `LLM_DECODE_TOKPS` / `LLM_TTFT_S` "
+         "return in a sheet. Decode rows are compared in tokens/s at the run's mean context (prompt + generated "
+         "/ 2); prefill rows in prompt tokens/s (= prompt / TTFT). *Before* is the roofline shipped until issue "
+         "13 (one bandwidth fraction 0.575, prefill at 0.5 of the datasheet peak, 0.9 per doubling of GPUs, the "
+         "whole embedding table read per token). *Held out* is the prediction of a fit made without the row's "
+         "source (`validation/speed_check.py`: leave one source out, refit the llama.cpp preset's free values, "
+         "predict the held-out source).", ""]
+    L += ["### Share within 25 % per regime", ""]
+    L += _table(["regime", "points", "before", "after (fit on all)", "held out", "median ours / measured", "what"],
+                [[r["regime"], str(r["n"]), *(["-"] * 4 if not r["n"] else
+                  [f"{r['before']} ({r['before'] / r['n'] * 100:.0f} %)", f"{r['after']} ({r['after'] / r['n'] * 100:.0f} %)",
+                   f"{r['held']} ({r['held'] / r['n'] * 100:.0f} %)", f"{r['median_after']:.2f}"]),
+                  REGIME_NOTES.get(r["regime"], "")] for r in d["regimes"]])
+    L += ["Batched decode (batch > 1) has no measured rows yet; the step model's batch terms (KV reads, compute "
+          "at `decode_mfu`, MoE experts touched) are unchanged in kind from the roofline and are checked by "
+          "`tests/test_serving.py` for monotonicity only.", ""]
+    L += ["### Fitted values and cross-validation", "",
+          f"Free values of the llama.cpp preset (`udfs/core/data/engines.csv`), fitted by coordinate descent on "
+          "the robust loss mean(min(|log(measured / ours)|, 0.5)) over the llama.cpp rows. *Preset* is what the "
+          "catalog holds now; *fit on all* refits on every source; the other rows leave one source out.", ""]
+    keys = list(d["preset"])
+    L += _table(["fit", *keys],
+                [["preset (engines.csv)", *[f"{d['preset'][k]:g}" for k in keys]],
+                 ["fit on all sources", *[f"{d['fit_all'][k]:g}" for k in keys]]]
+                + [[f"without {src}", *[f"{v[k]:g}" for k in keys]] for src, v in d["cv"].items()])
+    L += [f"Sources: {', '.join(d['sources'])}. The XiongjieDai LLaMA 3 tables hold most rows, so holding them "
+          "out leaves the fit to the older and smaller sources; the held-out rate is the honest figure for "
+          "data we have not seen.", ""]
+    L += ["### Bands", "",
+          f"`band` = low / base / high multiplies speeds by the 10th / 50th / 90th percentile of measured / ours "
+          f"over the held-out predictions: **{lo:.2f}** and **{hi:.2f}** now (assumptions.csv `speed_band_low` = "
+          f"{res['assumptions']['speed_band_low']:g}, `speed_band_high` = {res['assumptions']['speed_band_high']:g}). "
+          "Times divide by the same factors (a low TTFT is the fast end); GPU counts and costs follow the speed "
+          "(low = the fewer GPUs, the lower cost).", ""]
+    L += ["### Every row", ""]
+    L += _table(["row", "model", "GPU", "GPUs", "precision", "engine", "measured tok/s", "before", "ours", "held out",
+                 "error", "status"],
+                [[x.id, x.model, x.gpu, "-" if "gpus" not in x.extra else f"{x.extra['gpus']:g}", x.precision,
+                  x.extra.get("engine", "-"), _sig(x.reference), _sig(x.extra["before"]) if "before" in x.extra else "-",
+                  _sig(x.ours), _sig(x.extra["held"]) if "held" in x.extra else "-", _pct(x.ratio), MARK[x.status]]
+                 for x in res["decode"]])
+    L += _speed_commentary(res)
+    return L
+
+
+def _speed_commentary(res: dict) -> list[str]:
+    misses = sorted([x for x in res["decode"] if x.status == "miss"], key=lambda x: -abs(math.log(x.ratio)))
+    groups = {
+        "blank engine guessed vLLM for a llama.cpp run": lambda x: x.id.startswith("pr6017"),
+        "llama.cpp Dec 2023 builds on A100 / H100 PCIe (XiongjieDai LLaMA 2 section)":
+            lambda x: x.id.endswith("-main") and x.gpu in ("a100-sxm-80gb", "h100-pcie"),
+        "Apple M1 Max": lambda x: x.gpu.startswith("apple-m1-max"),
+        "multi-GPU layer split": lambda x: x.extra.get("gpus", 1) > 1,
+        "long prompts (pp4096)": lambda x: x.id.endswith("pp4096"),
+        "Apple prefill": lambda x: x.gpu.startswith("apple") and x.kind == "prefill_tokps",
+    }
+    why = {
+        "blank engine guessed vLLM for a llama.cpp run": "an f16 model on a datacenter GPU looks like a vLLM "
+            "deployment to the auto engine, which then splits the layers by tensor parallelism over the 8 GPUs; "
+            "the run was llama.cpp's layer split. With the row's engine (`engine=\"llama.cpp\"`) these rows "
+            "are within 25 % but the last (see *with each row's engine given* in the summary), which checks the "
+            "pipelined-prefill term.",
+        "llama.cpp Dec 2023 builds on A100 / H100 PCIe (XiongjieDai LLaMA 2 section)":
+            "these builds predate llama.cpp's CUDA graphs (May 2024): every token paid a kernel launch per "
+            "operation that a fast HBM card no longer hides, so the fixed cost per token was larger than the "
+            "preset's (fitted to 2024 builds); the rows are the oldest in the set.",
+        "Apple M1 Max": "the M1 Max rows imply 0.44-0.49 of its 400 GB/s in decode (and a lower share of its "
+            "fp16 peak in prefill) where the M2-M4 Max and Ultra chips reach 0.6-0.7 with the same llama.cpp "
+            "builds: the first-generation GPU does not fill its memory bus. One Apple fraction for all chips "
+            "is fitted; a per-generation value would rest on three rows.",
+        "multi-GPU layer split": "the model lets the prompt's 512-token micro-batches follow each other through "
+            "the stages with no gap (GPipe bubble only) and hands activations over at PCIe speed; llama.cpp "
+            "stages copy through host memory without peer-to-peer on these cloud boxes, so scaling to many "
+            "cards is lower than the bubble alone, and f16 layers on 3090s more so.",
+        "long prompts (pp4096)": "attention at 4,096 tokens runs at the fitted 0.1 of the GEMM rate in these "
+            "May 2024 builds (no flash attention by default); the RTX 3090 keeps more of its rate than the "
+            "RTX 4090 on long prompts, which one factor per engine cannot show.",
+        "Apple prefill": "the fitted Apple prefill fraction (`prefill_mfu_apple`) is one value for M2 Ultra and "
+            "M3 Max; the M3 Max reaches a larger share of its catalogued fp16 peak than the M2 Ultra, and 70B "
+            "prompts fall between.",
+    }
+    out, taken = [], set()
+    for name, test in groups.items():
+        xs = [x for x in misses if test(x) and x.id not in taken]
+        taken |= {x.id for x in xs}
+        if xs:
+            out.append(f"* **{name}** ({len(xs)} misses: " + ", ".join(f"{x.id} {_pct(x.ratio)}" for x in xs)
+                       + f"): {why[name]}")
+    rest = [x for x in misses if not any(t(x) for t in groups.values())]
+    edge = [x for x in rest if abs(x.ratio - 1) <= TOL_DECODE + 0.05]
+    far = [x for x in rest if x not in edge]
+    if edge:
+        out.append("* **at the edge** (" + ", ".join(f"{x.id} {_pct(x.ratio)}" for x in edge) + "): within 5 "
+                   "points of the tolerance; the residual spread of one preset over GPUs of one family (the bands "
+                   "cover it).")
+    if far:
+        out.append("* **not explained yet**: " + ", ".join(f"{x.id} {_pct(x.ratio)}" for x in far) + ".")
+    return ["### Remaining large misses", ""] + out + [""] if out else []
 
 
 def _changes(res: dict) -> list[str]:
     d = res["decode_summary"]
-    lo, hi = d["fit_range"]
     return [
-        f"* `decode_bandwidth_efficiency`: **0.6 -> {d['value']:g}** (assumptions.csv `value` and `source`). "
-        f"0.6 was a planning default. The best fit to the counted llama.cpp batch-1 rows (most GPU/model pairs "
-        f"within 25 %, then most rows) is every value from {lo:.3f} to {hi:.3f}; its middle, {d['fit']:g}, "
-        f"reaches {d['fit_counts'][0]}/{d['pairs']} pairs and {d['fit_counts'][1]}/{d['rows']} rows. 0.6, near "
-        f"the median implied efficiency ({d['median_implied']:.3f}), reaches {d['previous'][0.6][0]}/{d['pairs']} "
-        f"pairs and {d['previous'][0.6][1]}/{d['rows']} rows, and 0.61 {d['previous'][0.61][0]}/{d['pairs']} "
-        f"pairs. The change lowers every bandwidth-bound decode figure by {(1 - d['value'] / 0.6) * 100:.1f} %.",
-        "* `prefill_mfu` and `decode_compute_efficiency`: unchanged (0.5). No reference measures prefill time or "
-        "compute-bound decode; the MLPerf row is an aggregate batched throughput that mixes prefill and decode "
-        "and is shown for scale only.",
+        "* Speed (issue 13): the roofline became a step-time model with engine presets "
+        "(`udfs/core/data/engines.csv`), per-step and per-layer overhead, tensor-parallel all-reduces from the "
+        "GPU's interconnect, layer-split stages, a prefill floor, GeForce fp16-accumulate prefill, and one "
+        "embedding row read per decoded token. `decode_bandwidth_efficiency`, `decode_compute_efficiency`, "
+        "`prefill_mfu` and `multi_gpu_scaling_efficiency` in assumptions.csv no longer drive any answer; the "
+        f"engine presets do. Speed points within 25 %: {d['before']} -> {d['after']} of {d['points']} "
+        f"({d['held']} held out).",
+        "* Training: a blank `mfu` takes the GPU generation's typical MFU (`mfu_by_generation.csv`) instead of one "
+        f"0.40 for all; LLaMA-1/Llama 2 GPU-hours within 15 % at the default: {res['summary']['train_default'][0]} "
+        f"of {res['summary']['train_default'][1]}.",
     ]
 
 

@@ -10,14 +10,14 @@ import zipfile
 
 from openpyxl import Workbook
 
-from .sheets import (catalogs, cloud, cluster, methodology, phases, scenario, seed_check, sensitivity, start,
+from .sheets import (catalogs, cloud, cluster, methodology, phases, scenario, seed_check, sensitivity, serving, start,
                      tiers, training_scale)
 
 FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 # Order of the tabs a planner sees; catalogs are built first because the others refer to their names.
-SHEETS = [start, scenario, tiers, training_scale, cluster, phases, sensitivity, cloud, seed_check, methodology,
+SHEETS = [start, scenario, tiers, training_scale, cluster, phases, sensitivity, cloud, serving, seed_check, methodology,
           catalogs]
 SHEETS.insert(SHEETS.index(cloud) + 1, importlib.import_module(".sheets.buy_rent_api", __package__))
 

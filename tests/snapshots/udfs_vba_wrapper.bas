@@ -24,6 +24,45 @@ failed:
     LLM_ACTIVE_PARAMS = Err.Description
 End Function
 
+Function LLM_BATCH_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, Optional side, Optional precision, Optional batch, Optional gpus, Optional kv_precision)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_BATCH_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_BATCH_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_BATCH_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_BATCH_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus, kv_precision))
+        Exit Function
+    #End If
+failed:
+    LLM_BATCH_COST_PER_MTOK_IO = Err.Description
+End Function
+
+Function LLM_CALIBRATE_DECODE(model, gpu, measured_tokps, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision, Optional engine)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_CALIBRATE_DECODE = XLPy.CallUDF("udfs", "LLM_CALIBRATE_DECODE", Array(model, gpu, measured_tokps, precision, context, batch, gpus, kv_precision, engine), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_CALIBRATE_DECODE = XLPy.CallUDF("udfs", "LLM_CALIBRATE_DECODE", Array(model, gpu, measured_tokps, precision, context, batch, gpus, kv_precision, engine))
+        Exit Function
+    #End If
+failed:
+    LLM_CALIBRATE_DECODE = Err.Description
+End Function
+
+Function LLM_CALIBRATE_KV(model, gpu, vllm_line, Optional precision, Optional gpus, Optional kv_precision)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_CALIBRATE_KV = XLPy.CallUDF("udfs", "LLM_CALIBRATE_KV", Array(model, gpu, vllm_line, precision, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_CALIBRATE_KV = XLPy.CallUDF("udfs", "LLM_CALIBRATE_KV", Array(model, gpu, vllm_line, precision, gpus, kv_precision))
+        Exit Function
+    #End If
+failed:
+    LLM_CALIBRATE_KV = Err.Description
+End Function
+
 Function LLM_CHEAPEST_GPU(required_gib, Optional gpus, Optional price_field)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -50,52 +89,52 @@ failed:
     LLM_CHINCHILLA_TOKENS = Err.Description
 End Function
 
-Function LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, Optional precision, Optional context, Optional batch, Optional gpus)
+Function LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision, Optional engine, Optional band, Optional calibration)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_COST_PER_MTOK = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK", Array(model, gpu, price_per_gpu_hour, precision, context, batch, gpus), ThisWorkbook, Application.Caller)
+        LLM_COST_PER_MTOK = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK", Array(model, gpu, price_per_gpu_hour, precision, context, batch, gpus, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_COST_PER_MTOK = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK", Array(model, gpu, price_per_gpu_hour, precision, context, batch, gpus))
+        LLM_COST_PER_MTOK = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK", Array(model, gpu, price_per_gpu_hour, precision, context, batch, gpus, kv_precision, engine, band, calibration))
         Exit Function
     #End If
 failed:
     LLM_COST_PER_MTOK = Err.Description
 End Function
 
-Function LLM_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, Optional side, Optional precision, Optional batch, Optional gpus, Optional kv_precision)
+Function LLM_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, prompt_tokens, output_tokens, Optional direction, Optional concurrency, Optional precision, Optional gpus, Optional kv_precision, Optional engine, Optional band, Optional calibration)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, prompt_tokens, output_tokens, direction, concurrency, precision, gpus, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus, kv_precision))
+        LLM_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, prompt_tokens, output_tokens, direction, concurrency, precision, gpus, kv_precision, engine, band, calibration))
         Exit Function
     #End If
 failed:
     LLM_COST_PER_MTOK_IO = Err.Description
 End Function
 
-Function LLM_DECODE_TOKPS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision)
+Function LLM_DECODE_TOKPS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision, Optional engine, Optional band, Optional calibration)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_DECODE_TOKPS = XLPy.CallUDF("udfs", "LLM_DECODE_TOKPS", Array(model, gpu, precision, context, batch, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_DECODE_TOKPS = XLPy.CallUDF("udfs", "LLM_DECODE_TOKPS", Array(model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_DECODE_TOKPS = XLPy.CallUDF("udfs", "LLM_DECODE_TOKPS", Array(model, gpu, precision, context, batch, gpus, kv_precision))
+        LLM_DECODE_TOKPS = XLPy.CallUDF("udfs", "LLM_DECODE_TOKPS", Array(model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration))
         Exit Function
     #End If
 failed:
     LLM_DECODE_TOKPS = Err.Description
 End Function
 
-Function LLM_FITS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision)
+Function LLM_FITS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision, Optional engine)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision, engine), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision))
+        LLM_FITS = XLPy.CallUDF("udfs", "LLM_FITS", Array(model, gpu, precision, context, batch, gpus, kv_precision, engine))
         Exit Function
     #End If
 failed:
@@ -115,26 +154,39 @@ failed:
     LLM_FLOPS_PER_TOKEN = Err.Description
 End Function
 
-Function LLM_GPUS_NEEDED(model, gpu, Optional precision, Optional context, Optional batch, Optional kv_precision)
+Function LLM_GPUS_FOR_SLO(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, Optional precision, Optional kv_precision, Optional engine, Optional band, Optional calibration, Optional percentile)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_GPUS_FOR_SLO = XLPy.CallUDF("udfs", "LLM_GPUS_FOR_SLO", Array(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration, percentile), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision))
+        LLM_GPUS_FOR_SLO = XLPy.CallUDF("udfs", "LLM_GPUS_FOR_SLO", Array(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration, percentile))
+        Exit Function
+    #End If
+failed:
+    LLM_GPUS_FOR_SLO = Err.Description
+End Function
+
+Function LLM_GPUS_NEEDED(model, gpu, Optional precision, Optional context, Optional batch, Optional kv_precision, Optional engine)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision, engine), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_GPUS_NEEDED = XLPy.CallUDF("udfs", "LLM_GPUS_NEEDED", Array(model, gpu, precision, context, batch, kv_precision, engine))
         Exit Function
     #End If
 failed:
     LLM_GPUS_NEEDED = Err.Description
 End Function
 
-Function LLM_INFER_VRAM_GIB(model, Optional precision, Optional context, Optional batch, Optional kv_precision)
+Function LLM_INFER_VRAM_GIB(model, Optional precision, Optional context, Optional batch, Optional kv_precision, Optional engine, Optional gpus)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_INFER_VRAM_GIB = XLPy.CallUDF("udfs", "LLM_INFER_VRAM_GIB", Array(model, precision, context, batch, kv_precision), ThisWorkbook, Application.Caller)
+        LLM_INFER_VRAM_GIB = XLPy.CallUDF("udfs", "LLM_INFER_VRAM_GIB", Array(model, precision, context, batch, kv_precision, engine, gpus), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_INFER_VRAM_GIB = XLPy.CallUDF("udfs", "LLM_INFER_VRAM_GIB", Array(model, precision, context, batch, kv_precision))
+        LLM_INFER_VRAM_GIB = XLPy.CallUDF("udfs", "LLM_INFER_VRAM_GIB", Array(model, precision, context, batch, kv_precision, engine, gpus))
         Exit Function
     #End If
 failed:
@@ -154,17 +206,43 @@ failed:
     LLM_KV_CACHE_GIB = Err.Description
 End Function
 
-Function LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, Optional precision, Optional batch, Optional gpus)
+Function LLM_KV_CAPACITY_TOKENS(model, gpu, Optional precision, Optional gpus, Optional kv_precision, Optional engine, Optional reserved_gib)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_LATENCY_S = XLPy.CallUDF("udfs", "LLM_LATENCY_S", Array(model, gpu, prompt_tokens, output_tokens, precision, batch, gpus), ThisWorkbook, Application.Caller)
+        LLM_KV_CAPACITY_TOKENS = XLPy.CallUDF("udfs", "LLM_KV_CAPACITY_TOKENS", Array(model, gpu, precision, gpus, kv_precision, engine, reserved_gib), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_LATENCY_S = XLPy.CallUDF("udfs", "LLM_LATENCY_S", Array(model, gpu, prompt_tokens, output_tokens, precision, batch, gpus))
+        LLM_KV_CAPACITY_TOKENS = XLPy.CallUDF("udfs", "LLM_KV_CAPACITY_TOKENS", Array(model, gpu, precision, gpus, kv_precision, engine, reserved_gib))
+        Exit Function
+    #End If
+failed:
+    LLM_KV_CAPACITY_TOKENS = Err.Description
+End Function
+
+Function LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, Optional precision, Optional batch, Optional gpus, Optional kv_precision, Optional engine, Optional band, Optional calibration)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_LATENCY_S = XLPy.CallUDF("udfs", "LLM_LATENCY_S", Array(model, gpu, prompt_tokens, output_tokens, precision, batch, gpus, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_LATENCY_S = XLPy.CallUDF("udfs", "LLM_LATENCY_S", Array(model, gpu, prompt_tokens, output_tokens, precision, batch, gpus, kv_precision, engine, band, calibration))
         Exit Function
     #End If
 failed:
     LLM_LATENCY_S = Err.Description
+End Function
+
+Function LLM_MAX_CONCURRENCY(model, gpu, context, Optional precision, Optional gpus, Optional kv_precision, Optional engine, Optional reserved_gib)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_MAX_CONCURRENCY = XLPy.CallUDF("udfs", "LLM_MAX_CONCURRENCY", Array(model, gpu, context, precision, gpus, kv_precision, engine, reserved_gib), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_MAX_CONCURRENCY = XLPy.CallUDF("udfs", "LLM_MAX_CONCURRENCY", Array(model, gpu, context, precision, gpus, kv_precision, engine, reserved_gib))
+        Exit Function
+    #End If
+failed:
+    LLM_MAX_CONCURRENCY = Err.Description
 End Function
 
 Function LLM_MAX_CONTEXT(model, gpu, Optional precision, Optional batch, Optional gpus, Optional kv_precision)
@@ -204,6 +282,32 @@ Function LLM_PARAMS(model)
     #End If
 failed:
     LLM_PARAMS = Err.Description
+End Function
+
+Function LLM_REPLICAS_FOR_SLO(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, Optional precision, Optional kv_precision, Optional engine, Optional band, Optional calibration, Optional percentile)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_REPLICAS_FOR_SLO = XLPy.CallUDF("udfs", "LLM_REPLICAS_FOR_SLO", Array(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration, percentile), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_REPLICAS_FOR_SLO = XLPy.CallUDF("udfs", "LLM_REPLICAS_FOR_SLO", Array(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration, percentile))
+        Exit Function
+    #End If
+failed:
+    LLM_REPLICAS_FOR_SLO = Err.Description
+End Function
+
+Function LLM_SERVE_TOKPS(model, gpu, concurrency, prompt_tokens, output_tokens, Optional per_user, Optional precision, Optional gpus, Optional kv_precision, Optional engine, Optional band, Optional calibration)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_SERVE_TOKPS = XLPy.CallUDF("udfs", "LLM_SERVE_TOKPS", Array(model, gpu, concurrency, prompt_tokens, output_tokens, per_user, precision, gpus, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_SERVE_TOKPS = XLPy.CallUDF("udfs", "LLM_SERVE_TOKPS", Array(model, gpu, concurrency, prompt_tokens, output_tokens, per_user, precision, gpus, kv_precision, engine, band, calibration))
+        Exit Function
+    #End If
+failed:
+    LLM_SERVE_TOKPS = Err.Description
 End Function
 
 Function LLM_STATE_GIB(model, Optional batch, Optional state_precision)
@@ -271,17 +375,43 @@ failed:
     LLM_TRAIN_VRAM_GIB = Err.Description
 End Function
 
-Function LLM_TTFT_S(model, gpu, prompt_tokens, Optional precision, Optional batch, Optional gpus)
+Function LLM_TTFT_AT_RATE_S(model, gpu, requests_per_s, prompt_tokens, output_tokens, Optional concurrency, Optional replicas, Optional percentile, Optional precision, Optional gpus, Optional kv_precision, Optional engine, Optional band, Optional calibration)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        LLM_TTFT_S = XLPy.CallUDF("udfs", "LLM_TTFT_S", Array(model, gpu, prompt_tokens, precision, batch, gpus), ThisWorkbook, Application.Caller)
+        LLM_TTFT_AT_RATE_S = XLPy.CallUDF("udfs", "LLM_TTFT_AT_RATE_S", Array(model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency, replicas, percentile, precision, gpus, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        LLM_TTFT_S = XLPy.CallUDF("udfs", "LLM_TTFT_S", Array(model, gpu, prompt_tokens, precision, batch, gpus))
+        LLM_TTFT_AT_RATE_S = XLPy.CallUDF("udfs", "LLM_TTFT_AT_RATE_S", Array(model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency, replicas, percentile, precision, gpus, kv_precision, engine, band, calibration))
+        Exit Function
+    #End If
+failed:
+    LLM_TTFT_AT_RATE_S = Err.Description
+End Function
+
+Function LLM_TTFT_S(model, gpu, prompt_tokens, Optional precision, Optional batch, Optional gpus, Optional engine, Optional band, Optional calibration)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_TTFT_S = XLPy.CallUDF("udfs", "LLM_TTFT_S", Array(model, gpu, prompt_tokens, precision, batch, gpus, engine, band, calibration), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_TTFT_S = XLPy.CallUDF("udfs", "LLM_TTFT_S", Array(model, gpu, prompt_tokens, precision, batch, gpus, engine, band, calibration))
         Exit Function
     #End If
 failed:
     LLM_TTFT_S = Err.Description
+End Function
+
+Function LLM_USERS_FOR_BUDGET(model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, Optional precision, Optional kv_precision, Optional engine, Optional band, Optional calibration)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_USERS_FOR_BUDGET = XLPy.CallUDF("udfs", "LLM_USERS_FOR_BUDGET", Array(model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_USERS_FOR_BUDGET = XLPy.CallUDF("udfs", "LLM_USERS_FOR_BUDGET", Array(model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration))
+        Exit Function
+    #End If
+failed:
+    LLM_USERS_FOR_BUDGET = Err.Description
 End Function
 
 Function LLM_WEIGHTS_GIB(model, Optional precision)

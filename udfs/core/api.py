@@ -114,36 +114,53 @@ def max_params(gpu, precision=None, gpus=None):
     return sizing.max_dense_params(resolve.gpu(gpu), _p(precision), _gpus(gpus))
 
 
-def ttft_s(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None):
+def ttft_s(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None, engine=None, band=None,
+           calibration=None):
     prompt = V.require(prompt_tokens, "prompt_tokens", V.POSITIVE_TOKENS)
-    return speed.ttft_s(resolve.model(model), resolve.gpu(gpu), _p(precision), prompt, _batch(batch), _gpus(gpus))
+    g, p = resolve.gpu(gpu), _p(precision)
+    return speed.ttft_s(resolve.model(model), g, p, prompt, _batch(batch), _gpus(gpus), _engine(engine, g),
+                        _speed_factor(calibration, band, "time"))
 
 
-def decode_tokps(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None):
-    return speed.decode_tokens_per_s(resolve.model(model), resolve.gpu(gpu), _p(precision), _ctx(context),
-                                     _batch(batch), _gpus(gpus), _kv(kv_precision))
+def decode_tokps(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None, engine=None,
+                 band=None, calibration=None):
+    g = resolve.gpu(gpu)
+    return speed.decode_tokens_per_s(resolve.model(model), g, _p(precision), _ctx(context),
+                                     _batch(batch), _gpus(gpus), _kv(kv_precision), _engine(engine, g),
+                                     _speed_factor(calibration, band, "speed"))
 
 
-def latency_s(model, gpu, prompt_tokens, output_tokens, precision=None, batch=None, gpus=None, kv_precision=None):
+def latency_s(model, gpu, prompt_tokens, output_tokens, precision=None, batch=None, gpus=None, kv_precision=None,
+              engine=None, band=None, calibration=None):
     prompt = V.require(prompt_tokens, "prompt_tokens", V.POSITIVE_TOKENS)
     out = V.require(output_tokens, "output_tokens", V.CONTEXT)
-    return speed.latency_s(resolve.model(model), resolve.gpu(gpu), _p(precision), prompt, out, _batch(batch),
-                           _gpus(gpus), _kv(kv_precision))
+    g = resolve.gpu(gpu)
+    return speed.latency_s(resolve.model(model), g, _p(precision), prompt, out, _batch(batch),
+                           _gpus(gpus), _kv(kv_precision), _engine(engine, g), _speed_factor(calibration, band, "time"))
 
 
 def chinchilla_tokens(params_count):
     return training.chinchilla_tokens(V.require(params_count, "params", V.PARAMS))
 
 
-def _mfu(mfu):
-    return V.require(assumption("train_mfu") if mfu is None else mfu, "mfu", V.FRACTION)
+def _mfu(mfu, gpu=None):
+    """mfu as given; blank (None or NaN cells) = the GPU generation's typical MFU (training.default_mfu)."""
+    if mfu is None and gpu is None:
+        return V.require(assumption("train_mfu"), "mfu", V.FRACTION)
+    if mfu is None:
+        return training.default_mfu(gpu)
+    arr = np.asarray(mfu, dtype=np.float64)
+    if gpu is not None and np.any(np.isnan(arr)):
+        arr = np.where(np.isnan(arr), training.default_mfu(gpu), arr)
+    return V.require(arr, "mfu", V.FRACTION)
 
 
 def train_gpu_hours(model, tokens, gpu, precision=None, mfu=None, seq_len=None):
     p = _p(precision)
     training.require_training_precision(p)
     total = train_flops(model, tokens, seq_len)
-    return training.gpu_hours(total, training.peak_flops(resolve.gpu(gpu), p), _mfu(mfu))
+    g = resolve.gpu(gpu)
+    return training.gpu_hours(total, training.peak_flops(g, p), _mfu(mfu, g))
 
 
 def train_cost(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None, seq_len=None):
@@ -152,9 +169,9 @@ def train_cost(model, tokens, gpu, price_per_gpu_hour, precision=None, mfu=None,
 
 
 def cost_per_mtok(model, gpu, price_per_gpu_hour, precision=None, context=None, batch=None, gpus=None,
-                  kv_precision=None):
+                  kv_precision=None, engine=None, band=None, calibration=None):
     price = V.require(price_per_gpu_hour, "price_per_gpu_hour", V.MONEY)
-    tokps = decode_tokps(model, gpu, precision, context, batch, gpus, kv_precision)
+    tokps = decode_tokps(model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration)
     return economics.cost_per_million_tokens(price, _gpus(gpus), tokps)
 
 
@@ -273,7 +290,7 @@ def breakeven_utilisation(purchase_price, power_kw, rent_price_per_hour, pue=Non
                                            assumption("hours_per_month"))
 
 
-def cost_per_mtok_io(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, part=None, precision=None,
+def batch_cost_per_mtok_io(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, part=None, precision=None,
                      batch=None, gpus=None, kv_precision=None):
     """Serving cost per 1M tokens (blended, input or output) from the engine's TTFT and latency."""
     price = V.require(price_per_gpu_hour, "price_per_gpu_hour", V.MONEY)
@@ -353,3 +370,323 @@ def cheapest_mix(tokens_per_day, growth_per_month, peak_to_average, horizon_mont
         b, pv = economics.cheapest_mix(*a[:12], a[12], a[13], hours)
         out[k] = pv if result == "pv" else b
     return out.reshape(shape)
+
+
+# ------------------------------------------------------------------ engines, bands, calibration (issue 13)
+BANDS = ("low", "base", "high")
+CALIBRATION = V.Rule("factor (measured / predicted speed)", minimum=0.01, maximum=100)
+
+
+def engine_choice(value):
+    """Canonical engine name of one cell (blank = auto)."""
+    return speed.engine_name(value)
+
+
+def band_choice(value):
+    """low / base / high (blank = base)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "base"
+    key = str(value).strip().lower()
+    if isinstance(value, (bool, np.bool_)) or key not in BANDS:
+        raise ScalesheetError("band", f"{value!r} is not a band; use low, base or high")
+    return key
+
+
+def _engine(engine, gpu=None):
+    if engine is None:
+        return None
+    arr = np.asarray(engine, dtype=object)
+    names = np.vectorize(engine_choice, otypes=[object])(arr) if arr.size else arr
+    if gpu is not None:
+        speed.check_engine_for_gpu(names, gpu)
+    return names
+
+
+def band_ratio(band_name: str) -> float:
+    """Measured / predicted speed at the band's percentile of the held-out validation (assumptions.csv)."""
+    return {"low": assumption("speed_band_low"), "base": 1.0, "high": assumption("speed_band_high")}[band_name]
+
+
+def _speed_factor(calibration, band, kind: str):
+    """Calibration x band as a divisor of every time. ``kind`` is the quantity the caller returns: for a
+    speed the low band is the slow end; for a time (TTFT, latency) the low band is the short end."""
+    c = 1.0 if calibration is None else V.require(calibration, "calibration", CALIBRATION)
+    if band is None:
+        return None if calibration is None else c
+    names = np.asarray(band, dtype=object)
+    names = np.vectorize(band_choice, otypes=[object])(names)
+    if kind == "time":
+        names = np.where(names == "low", "high", np.where(names == "high", "low", names))
+    r = np.vectorize(band_ratio, otypes=[np.float64])(names)
+    return c * r
+
+
+# --------------------------------------------------------------------------- serving at concurrency
+REQUESTS_PER_S = V.Rule("requests per second", minimum=0, maximum=1e9)
+SECONDS = V.Rule("seconds", minimum=0, min_inclusive=False, maximum=1e6)
+TOKPS = V.Rule("tokens/s", minimum=0, min_inclusive=False, maximum=1e9)
+PERCENTILE = V.Rule("fraction 0.5-0.999", minimum=0.5, maximum=0.999)
+RESERVED_GIB = V.Rule("GiB", minimum=0, maximum=1e6)
+DIRECTIONS = ("input", "output")
+
+
+def direction_choice(value):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "output"
+    key = str(value).strip().lower()
+    if isinstance(value, (bool, np.bool_)) or key not in DIRECTIONS:
+        raise ScalesheetError("direction", f"{value!r} is not allowed; use input or output")
+    return key
+
+
+def _serving_args(model, gpu, precision, kv_precision, engine):
+    from . import serving  # noqa: F401  (imported here: api loads no serving code until asked)
+    g = resolve.gpu(gpu)
+    return resolve.model(model), g, _p(precision), _kv(kv_precision), _engine(engine, g)
+
+
+def kv_capacity_tokens(model, gpu, precision=None, gpus=None, kv_precision=None, engine=None, reserved_gib=None):
+    from . import serving
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    r = None if _blank(reserved_gib) is None else V.require(reserved_gib, "reserved_gib", RESERVED_GIB)
+    return serving.kv_capacity_tokens(a, g, p, kv, _gpus(gpus), e, r)
+
+
+def max_concurrency(model, gpu, context, precision=None, gpus=None, kv_precision=None, engine=None,
+                    reserved_gib=None):
+    from . import serving
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    c = V.require(context, "context", V.POSITIVE_TOKENS)
+    r = None if _blank(reserved_gib) is None else V.require(reserved_gib, "reserved_gib", RESERVED_GIB)
+    return serving.max_concurrency(a, g, p, kv, c, _gpus(gpus), e, r)
+
+
+def _blank(x):
+    """None for a missing optional number (None, or NaN cells from Excel blanks)."""
+    if x is None:
+        return None
+    arr = np.asarray(x, dtype=np.float64)
+    return None if np.all(np.isnan(arr)) else arr
+
+
+def _default_concurrency(concurrency, a, g, p, kv, prompt, out, gpus, e):
+    from . import serving
+    given = _blank(concurrency)
+    n = serving.max_concurrency(a, g, p, kv, np.asarray(prompt) + np.asarray(out), gpus, e)
+    n = np.maximum(n, 1)  # at least one sequence: whether it fits is LLM_FITS's question, as for decode speed
+    if given is not None:
+        filled = np.where(np.isnan(given), n, given)
+        return V.require(filled, "concurrency", V.BATCH)
+    return n
+
+
+def serve_tokps(model, gpu, concurrency, prompt_tokens, output_tokens, per_user=None, precision=None, gpus=None,
+                kv_precision=None, engine=None, band=None, calibration=None):
+    from . import serving
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    n = V.require(concurrency, "concurrency", V.BATCH)
+    prompt = V.require(prompt_tokens, "prompt_tokens", V.POSITIVE_TOKENS)
+    out = V.require(output_tokens, "output_tokens", V.CONTEXT)
+    pu = bool(np.all(np.asarray(per_user if per_user is not None else False, dtype=bool)))
+    return serving.serve_tokps(a, g, p, kv, n, prompt, out, _gpus(gpus), e, _speed_factor(calibration, band, "speed"),
+                               per_user=pu)
+
+
+def ttft_at_rate_s(model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency=None, replicas=None,
+                   percentile=None, precision=None, gpus=None, kv_precision=None, engine=None, band=None,
+                   calibration=None):
+    from . import serving
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    lam = V.require(requests_per_s, "requests_per_s", REQUESTS_PER_S)
+    prompt = V.require(prompt_tokens, "prompt_tokens", V.POSITIVE_TOKENS)
+    out = V.require(output_tokens, "output_tokens", V.CONTEXT)
+    gg = _gpus(gpus)
+    n = _default_concurrency(concurrency, a, g, p, kv, prompt, out, gg, e)
+    reps = V.require(1 if replicas is None else replicas, "replicas", V.GPUS)
+    pct = None if _blank(percentile) is None else V.require(percentile, "percentile", PERCENTILE)
+    return serving.ttft_at_rate_s(a, g, p, kv, lam, prompt, out, n, gg, reps, e,
+                                  _speed_factor(calibration, band, "time"), pct)
+
+
+def slo_plan(model, gpu, requests_per_s, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user,
+             precision=None, kv_precision=None, engine=None, band=None, calibration=None, percentile=None) -> dict:
+    from . import serving
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    lam = V.require(requests_per_s, "requests_per_s", REQUESTS_PER_S)
+    prompt = V.require(prompt_tokens, "prompt_tokens", V.POSITIVE_TOKENS)
+    out = V.require(output_tokens, "output_tokens", V.CONTEXT)
+    t = V.require(ttft_s, "ttft_s", SECONDS)
+    u = V.require(tokens_per_s_per_user, "tokens_per_s_per_user", TOKPS)
+    pct = 0.95 if percentile is None else V.require(percentile, "percentile", PERCENTILE)
+    return serving.slo_plan(a, g, p, kv, lam, prompt, out, t, u, e, _speed_factor(calibration, band, "time"), pct)
+
+
+def _finite(x, argument="ttft_s"):
+    x = np.asarray(x, dtype=np.float64)
+    if np.any(~np.isfinite(x)):
+        raise ScalesheetError(argument, "no replica of 1-8 GPUs meets these targets (TTFT below the bare "
+                                        "prefill time, per-user speed above batch-1 speed, or the model does not "
+                                        "fit); relax the targets or choose a faster GPU")
+    return x
+
+
+def gpus_for_slo(*args, **kw):
+    return _finite(slo_plan(*args, **kw)["gpus"])
+
+
+def replicas_for_slo(*args, **kw):
+    return _finite(slo_plan(*args, **kw)["replicas"])
+
+
+def cost_per_mtok_io(model, gpu, price_per_gpu_hour, prompt_tokens, output_tokens, direction=None, concurrency=None,
+                     precision=None, gpus=None, kv_precision=None, engine=None, band=None, calibration=None):
+    from . import serving
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    price = V.require(price_per_gpu_hour, "price_per_gpu_hour", V.MONEY)
+    prompt = V.require(prompt_tokens, "prompt_tokens", V.POSITIVE_TOKENS)
+    out = V.require(output_tokens, "output_tokens", V.CONTEXT)
+    d = np.vectorize(direction_choice, otypes=[object])(np.asarray(direction, dtype=object))
+    gg = _gpus(gpus)
+    n = _default_concurrency(concurrency, a, g, p, kv, prompt, out, gg, e)
+    return serving.cost_per_mtok_io(a, g, p, kv, price, prompt, out, n, gg, e,
+                                    _speed_factor(calibration, band, "time"), d)
+
+
+def users_for_budget(model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens,
+                     output_tokens, ttft_s, tokens_per_s_per_user, precision=None, kv_precision=None, engine=None,
+                     band=None, calibration=None):
+    """Most users a monthly budget serves at the SLO: the GPUs it buys, as whole replicas of the best size,
+    times each replica's request capacity (at the utilisation the TTFT target allows) / requests per user."""
+    from . import serving
+    budget = V.require(budget_per_month, "budget_per_month", V.MONEY)
+    price = V.require(rent_per_gpu_hour, "rent_per_gpu_hour", V.MONEY_POSITIVE)
+    per_user = V.require(requests_per_user_per_hour, "requests_per_user_per_hour", V.MONEY_POSITIVE) / HOUR
+    plan = slo_plan(model, gpu, 1.0, prompt_tokens, output_tokens, ttft_s, tokens_per_s_per_user, precision,
+                    kv_precision, engine, band, calibration)
+    t = _finite(plan["gpus_per_replica"])
+    a, g, p, kv, e = _serving_args(model, gpu, precision, kv_precision, engine)
+    s = serving.speed.ttft_s(a, g, p, prompt_tokens, 1, t, e, _speed_factor(calibration, band, "time"))
+    rho = serving._rho_for_wait(s, np.asarray(ttft_s, dtype=np.float64) - s, 0.95)
+    gpus_affordable = np.floor(budget / (price * assumption("hours_per_month")))
+    replicas = np.floor(gpus_affordable / t)
+    return np.floor(replicas * rho * plan["capacity"] / per_user)
+
+
+HOUR = 3600.0
+
+
+def calibrate_decode(model, gpu, measured_tokps, precision=None, context=None, batch=None, gpus=None,
+                     kv_precision=None, engine=None):
+    """Measured / predicted decode speed: the factor to pass as ``calibration`` to the speed functions."""
+    m = V.require(measured_tokps, "measured_tokps", TOKPS)
+    return m / decode_tokps(model, gpu, precision, context, batch, gpus, kv_precision, engine)
+
+
+_KV_LINE = __import__("re").compile(r"GPU KV cache size:\s*([\d,]+)\s*tokens", __import__("re").I)
+_CONC_LINE = __import__("re").compile(r"Maximum concurrency for\s*([\d,]+)\s*tokens per request:\s*([\d.]+)",
+                                      __import__("re").I)
+
+
+def kv_tokens_choice(value):
+    """A number of KV-cache tokens, or a vLLM startup line that states it."""
+    hint = ("give the KV-cache size in tokens or paste vLLM's line 'GPU KV cache size: N tokens' or 'Maximum "
+            "concurrency for X tokens per request: Yx'")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ScalesheetError("vllm_line", "is blank; " + hint)
+    if isinstance(value, (bool, np.bool_)):
+        raise ScalesheetError("vllm_line", "TRUE/FALSE is not allowed; " + hint)
+    if isinstance(value, str):
+        m = _KV_LINE.search(value)
+        if m:
+            return _kv_tokens_number(float(m.group(1).replace(",", "")))
+        m = _CONC_LINE.search(value)
+        if m:
+            return _kv_tokens_number(float(m.group(1).replace(",", "")) * float(m.group(2)))
+        try:
+            value = float(value.replace(",", ""))
+        except ValueError:
+            raise ScalesheetError("vllm_line", "found no KV-cache size in the text; " + hint)
+    return _kv_tokens_number(value)
+
+
+def _kv_tokens_number(x) -> float:
+    x = float(x)
+    if not np.isfinite(x):
+        raise ScalesheetError("vllm_line", f"{x} is not a finite number of tokens")
+    if x < 1:
+        raise ScalesheetError("vllm_line", f"{x:g} is too small; KV-cache tokens must be >= 1")
+    if x > 1e10:
+        raise ScalesheetError("vllm_line", f"{x:g} is too large; at most 1e10 tokens")
+    return x
+
+
+def calibrate_kv(model, gpu, vllm_line, precision=None, gpus=None, kv_precision=None):
+    """GiB per GPU the engine reserved (outside weights and KV), implied by its KV capacity: pass it as
+    ``reserved_gib`` to LLM_MAX_CONCURRENCY / LLM_KV_CAPACITY_TOKENS."""
+    from . import serving
+    a, g, p, kv, _ = _serving_args(model, gpu, precision, kv_precision, None)
+    tokens = np.vectorize(kv_tokens_choice, otypes=[np.float64])(np.asarray(vllm_line, dtype=object))
+    return serving.calibrate_kv(a, g, p, kv, tokens, _gpus(gpus))
+
+
+def infer_vram_engine_bytes(model, precision=None, context=None, batch=None, kv_precision=None, engine=None, gpus=None):
+    """Inference memory with the engine's own reserve: + CUDA-graph pool per GPU, and the total divided by
+    the fraction of each GPU the engine lets itself use (gpu_memory_utilization)."""
+    base = infer_vram_bytes(model, precision, context, batch, kv_precision)
+    raw = np.asarray(engine, dtype=object)
+    none = np.vectorize(lambda v: v is None, otypes=[bool])(raw) if raw.size else np.ones(raw.shape, bool)
+    if engine is None or np.all(none):
+        return base
+    from . import speed as S
+    names = _engine(np.where(none, "auto", raw))
+    dummy = resolve.gpu("h100-sxm")  # engine fields do not depend on the GPU; auto = vLLM here (GGUF: llama.cpp)
+    e = S.engine_params(names, dummy, _p(precision))
+    g = _gpus(gpus)
+    with_engine = (base + g * e["cuda_graph_gib"] * GIB_BYTES) / e["gpu_memory_utilization"]
+    return np.where(none, base, with_engine)
+
+
+GIB_BYTES = float(2 ** 30)
+
+
+def _engine_cells(engine):
+    """(canonical names with blank cells as auto, mask of blank cells) or (None, None) when all blank."""
+    if engine is None:
+        return None, None
+    raw = np.asarray(engine, dtype=object)
+    none = np.vectorize(lambda v: v is None, otypes=[bool])(raw) if raw.size else np.ones(raw.shape, bool)
+    if np.all(none):
+        return None, None
+    return _engine(np.where(none, "auto", raw)), none
+
+
+def _engine_usable_bytes(g, p, names):
+    """Per-GPU bytes an engine leaves for the model: memory x gpu_memory_utilization - runtime overhead - CUDA
+    graphs (speed.engine_params; auto = by GPU and format)."""
+    from . import speed as S
+    e = S.engine_params(names, g, p)
+    return g.memory_gib * GIB_BYTES * e["gpu_memory_utilization"] - (
+        assumption("runtime_overhead_gib") + e["cuda_graph_gib"]) * GIB_BYTES
+
+
+def gpus_needed_engine(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
+    base = gpus_needed(model, gpu, precision, context, batch, kv_precision)
+    names, none = _engine_cells(engine)
+    if names is None:
+        return base
+    a, g, p = resolve.model(model), resolve.gpu(gpu), _p(precision)
+    usable = _engine_usable_bytes(g, p, names)
+    if np.any(usable <= 0):
+        raise ScalesheetError("gpu", "has no memory left after the engine's reserve")
+    need = memory.model_bytes(a, p, _ctx(context), _batch(batch), _kv(kv_precision))
+    return np.where(none, base, np.maximum(np.ceil(need / usable), 1.0))
+
+
+def fits_engine(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None, engine=None):
+    base = fits(model, gpu, precision, context, batch, gpus, kv_precision)
+    names, none = _engine_cells(engine)
+    if names is None:
+        return base
+    a, g, p = resolve.model(model), resolve.gpu(gpu), _p(precision)
+    need = memory.model_bytes(a, p, _ctx(context), _batch(batch), _kv(kv_precision))
+    return np.where(none, base, need <= _gpus(gpus) * _engine_usable_bytes(g, p, names))

@@ -9,7 +9,7 @@ column, once per distinct combination of the column, with only row-sized arrays 
 few constants a formula needs.
 
 The row formulas below restate, for the part that varies per cell, the core's own formulas
-(memory.inference_breakdown, sizing.gpus_needed, speed.decode_step_s), from the per-model quantities the
+(memory.inference_breakdown, sizing.gpus_needed, speed.decode_step_s with a blank engine), from the per-model quantities the
 core exposes (memory.kv_elements_per_token, span_limits, state_elements_per_sequence,
 flops.attention_flops_per_pair, params.matmul_params, ...). tests/test_plan.py proves with
 hypothesis that every plan equals the plain core path (``udfs.core.api``) within 1e-12 relative over
@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import api, flops, memory, params, sizing, speed, training
+from . import api, flops, memory, params, sizing, speed
 from .catalog import assumption
 from .units import BITS_PER_BYTE, GB
 
@@ -41,10 +41,6 @@ class _Scalar:
     @staticmethod
     def ceil(x):
         return float(math.ceil(x))
-
-    @staticmethod
-    def scaling(c, gpus):
-        return _scaling(gpus)
 
     @staticmethod
     def untouched(c, batch):
@@ -71,13 +67,6 @@ class _Array:
 
     def __init__(self, inverse, per_combo):
         self.inverse, self.per_combo = inverse, per_combo
-
-    @staticmethod
-    def scaling(c, gpus):
-        if gpus.size and gpus.min() == gpus.max():
-            return _scaling(float(gpus.flat[0]))
-        u, inv = _distinct(gpus)
-        return np.array([_scaling(float(x)) for x in u])[inv]
 
     def untouched(self, c, batch):
         moe = self.per_combo["moe"]
@@ -255,17 +244,6 @@ def _distinct(values):
     return u, inv.reshape(-1)
 
 
-_SCALING: dict = {}
-
-
-def _scaling(gpus: float) -> float:
-    """GPUs x scaling efficiency (speed._rates), by the core, once per distinct GPU count."""
-    s = _SCALING.get(gpus)
-    if s is None:
-        s = _SCALING[gpus] = float(gpus * speed.scaling_efficiency(gpus))
-    return s
-
-
 def _untouched(moe: float, share: float, batch: float) -> float:
     """Fraction of the routed experts' bytes no token of a batch reads (speed.decode_weight_bytes_touched)."""
     touched = 1 - (1 - share) ** batch if moe > 0 else 1.0
@@ -335,17 +313,30 @@ def _gpus_row(c, context, batch, *, xp):
 
 # ------------------------------------------------------------------------------------------ decode
 def _decode_constants(model, gpu, precision, kv_precision):
+    """Per combination: the step model's engine terms for a blank engine (speed.engine_params, auto)."""
     a, p = model, precision
     out = _memory_constants(a, p, kv_precision)
     pairs = flops.attention_flops_per_pair(a)
     if tuple(pairs) != SPANS:
         raise RuntimeError("plan: the core's attention spans changed; update udfs/core/plan.py")
     out.update({"flops_" + span: pairs[span] for span in SPANS})
+    e = speed.engine_params(None, gpu, p)
+    ic = np.where(gpu.interconnect_gb_s > 0, gpu.interconnect_gb_s, speed.PCIE_GB_S)
+    kind = e["flags"]["gpu_link"]
+    pcie = np.where(kind >= 0, kind == 0, ic <= speed.PCIE_MAX_GB_S)
     out.update({
-        "compute_rate": training.peak_flops(gpu, p) * assumption("decode_compute_efficiency"),
-        "byte_rate": gpu.bandwidth_gb_s * GB * assumption("decode_bandwidth_efficiency"),
+        "peak_rate": speed._compute_peak(gpu, p, e) * e["decode_mfu"],
+        "byte_rate": gpu.bandwidth_gb_s * GB * e["bw_fraction"],
+        "overhead_s": e["step_overhead_s"] + a.n_layers * e["layer_s"],
+        "split": e["layer_split"],
+        "latency": e["allreduce_latency_s"],
+        "ar_latency": e["allreduce_latency_s"] * np.where(pcie, speed.PCIE_LATENCY_FACTOR, 1.0),
+        "link": ic / 2 * GB,
+        "layers": a.n_layers,
+        "d_model": a.d_model,
+        "table": speed.embedding_lookup_bytes(a, p),
         "matmul_flops": 2 * params.matmul_params(a),
-        "routed_bytes": params.param_breakdown(a)["mlp/routed_experts"] * p.bits / 8,
+        "routed_bytes": params.routed_expert_params(a) * p.expert_bits / 8,
         "moe": np.where(a.n_experts > 0, 1.0, 0.0),
         "expert_share": a.experts_per_token / np.maximum(a.n_experts, 1),
     })
@@ -353,15 +344,21 @@ def _decode_constants(model, gpu, precision, kv_precision):
 
 
 def _decode_row(c, context, batch, gpus, *, xp):
-    """speed.decode_tokens_per_s: batch / max(compute time, bytes read / bandwidth) of one step."""
-    scale = xp.scaling(c, gpus)
-    flop_s = c["compute_rate"] * scale
-    byte_s = c["byte_rate"] * scale
+    """speed.decode_tokens_per_s with a blank engine: batch / (max(memory, compute) + overhead + all-reduces)."""
+    t = c["split"] + (1 - c["split"]) * gpus              # tensor-parallel degree (speed._parallel)
+    stages = c["split"] * gpus + (1 - c["split"])         # layer-split stages
     flops_per_token = c["matmul_flops"] + xp.per_span(c, "flops_", context)  # flops.forward_flops_per_token
-    compute = batch * flops_per_token / flop_s
-    weights_read = c["weights"] - c["routed_bytes"] * xp.untouched(c, batch)
-    bytes_read = weights_read + _kv_bytes(c, context, batch, xp)
-    return batch / xp.maximum(compute, bytes_read / byte_s)
+    compute = batch * flops_per_token / (t * c["peak_rate"])
+    rows = xp.minimum(batch / xp.maximum(c["vocab"], 1), 1.0) * c["table"]
+    weights_read = c["weights"] - c["routed_bytes"] * xp.untouched(c, batch) - c["table"] + rows
+    state = batch * c["state_elements"] * c["state_bits"] / BITS_PER_BYTE
+    bytes_read = weights_read + _kv_bytes(c, context, batch, xp) + 2 * state
+    memory_s = bytes_read / (t * c["byte_rate"])
+    msg = batch * c["d_model"] * speed.ACTIVATION_BYTES
+    per = c["ar_latency"] + 2 * (t - 1) / xp.maximum(t, 1) * msg / c["link"]
+    comm = (t > 1) * (2 * c["layers"] * per) + (stages - 1) * c["latency"] * 4
+    step = (xp.maximum(memory_s, compute) + c["overhead_s"] + comm) / 1.0
+    return batch / step
 
 
 VRAM = Plan("infer_vram_bytes", ("model", "precision", "kv_precision"), ("context", "batch"),
@@ -378,4 +375,3 @@ PLANS = {api.infer_vram_bytes: VRAM, api.gpus_needed: GPUS_NEEDED, api.decode_to
 def clear_caches() -> None:
     for plan in PLANS.values():
         plan.clear()
-    _SCALING.clear()

@@ -26,6 +26,8 @@ Time: GPU-hours = training FLOPs / (peak FLOP/s * MFU) / 3600 (MFU as defined by
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import params as P
@@ -145,6 +147,34 @@ def peak_flops(gpu, p: Precision) -> np.ndarray:
     if np.any(~(tflops > 0)):
         raise ScalesheetError("gpu", "has no catalogued throughput for this precision; add its TFLOPS to the GPU row")
     return tflops * TERA
+
+
+@functools.lru_cache(maxsize=None)
+def _mfu_table() -> dict[str, float]:
+    from .catalog import _read_csv
+    return {_gen_key(r["generation"]): float(r["mfu"]) for r in _read_csv("mfu_by_generation.csv")}
+
+
+def _gen_key(text: str) -> str:
+    return "".join(ch for ch in str(text).lower() if ch.isalnum())  # "TPU v4" = "tpu-v4", "CDNA 2" = "cdna2"
+
+
+def default_mfu(gpu) -> np.ndarray:
+    """Typical MFU of published large training runs on each GPU's hardware generation
+    (data/mfu_by_generation.csv: Ampere 0.47 from LLaMA-1/Llama 2, Hopper 0.40 from Llama 3, ...);
+    train_mfu (assumptions.csv) for a generation without a published run or a GPU typed as a range."""
+    from .catalog import gpu_table
+    rows = {r["name"]: r for r in gpu_table().rows}
+    table, fallback = _mfu_table(), assumption("train_mfu")
+    names = np.asarray(gpu.name, dtype=object)
+
+    def one(n):
+        r = rows.get(str(n), {})
+        for key in (r.get("generation"), r.get("architecture")):
+            if key and _gen_key(key) in table:
+                return table[_gen_key(key)]
+        return fallback
+    return np.vectorize(one, otypes=[np.float64])(names) if names.size else np.zeros(names.shape)
 
 
 def gpu_hours(flops, peak_flop_s, mfu) -> np.ndarray:

@@ -265,11 +265,11 @@ def build(wb) -> None:
            "USD per 1M tokens", "Input and output priced separately, weighted by the request shape", MONEY4,
            name="br_mtok_api")
     w.calc("On-demand, per 1M input tokens (prefill time)",
-           "=LLM_COST_PER_MTOK_IO(br_model,br_gpu,br_od_price,br_input_tokens,br_output_tokens,\"input\","
+           "=LLM_BATCH_COST_PER_MTOK_IO(br_model,br_gpu,br_od_price,br_input_tokens,br_output_tokens,\"input\","
            "br_precision,br_batch,br_gpus_engine,br_kv_precision)", "USD per 1M tokens",
            "Compare with the API's input price", MONEY4)
     w.calc("On-demand, per 1M output tokens (decode time)",
-           "=LLM_COST_PER_MTOK_IO(br_model,br_gpu,br_od_price,br_input_tokens,br_output_tokens,\"output\","
+           "=LLM_BATCH_COST_PER_MTOK_IO(br_model,br_gpu,br_od_price,br_input_tokens,br_output_tokens,\"output\","
            "br_precision,br_batch,br_gpus_engine,br_kv_precision)", "USD per 1M tokens",
            "Compare with the API's output price", MONEY4)
     w.calc("On-demand rent per GPU-month", "=br_od_price*eng_hours_per_month", "USD/month", "Price x 730 h",

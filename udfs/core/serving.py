@@ -1,0 +1,205 @@
+"""Serving at concurrency: continuous batching, KV-limited concurrency, queueing, SLO sizing, cost per token.
+
+Model (one replica = ``gpus`` GPUs holding one copy of the model, tensor parallel or layer split by engine):
+
+* KV capacity (vLLM's accounting, vllm/worker/gpu_worker.py determine_num_available_blocks): each GPU
+  offers memory_gib x gpu_memory_utilization, minus the runtime overhead (assumptions.csv), the engine's
+  CUDA-graph pool and the activation peak of one prefill chunk; what the weights leave is KV cache, in
+  blocks of ``kv_block_tokens``. Max concurrency at a context = KV pool / (KV of the context rounded up to
+  blocks + the recurrent state of Mamba / linear-attention layers per sequence), capped by max_num_seqs.
+* Continuous batching (Orca, Yu et al. OSDI 2022; vLLM): at concurrency n every step decodes one token for
+  each of n sequences at their mean context (prompt + output/2). In steady state n/output sequences finish
+  per step, so n/output prompts must be prefilled per step; that prefill compute is added to the step
+  (chunked prefill mixes it in): inter-token latency = decode_step(n) + n/output x prefill_compute(prompt).
+  This is the prefill/decode interference; at a few dozen sequences it makes ITL 1.3-1.8x the pure decode
+  step, the range vLLM and Sarathi-Serve (Agrawal et al. OSDI 2024, Fig. 1) report.
+  Per-user tokens/s = 1 / ITL; output throughput = n / ITL; requests/s = n / (TTFT + output x ITL).
+* TTFT with queueing at a request rate: arrivals are Poisson (many independent users); a prompt of fixed
+  length takes a deterministic prefill time s; a replica's scheduler admits prompts first-come-first-served,
+  so each replica is an M/D/1 queue (Pollaczek-Khinchine: mean wait = rho s / (2 (1 - rho))). rho = the
+  request rate over the replica's request capacity at its operating concurrency. Requests are spread
+  evenly over replicas (round robin makes the queue no worse than M/D/1 per replica, so this errs safe).
+  The p-th percentile of the wait uses the heavy-traffic exponential tail (Kingman): P(W > t) =
+  rho exp(-t rho / W_mean), so t_p = (W_mean / rho) ln(rho / (1 - p)) when rho > 1 - p, else 0.
+  M/D/1 rather than M/M/c: prompt lengths in a plan are fixed, so service is deterministic, and the batch
+  scheduler serves one prefill queue per replica.
+* GPUs for an SLO: for each replica size (1, 2, 4, 8 GPUs, where the model fits), the largest concurrency
+  whose per-user speed meets the target and whose KV fits; the replicas needed so that the p95 TTFT meets
+  its target at the request rate; the replica size with the fewest GPUs wins.
+* Cost per 1M tokens, input and output apart: a replica's GPU-seconds are split between prefill (the
+  prompt's compute) and decode (the rest of each step), divided by the tokens each produced.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import memory as M
+from . import speed
+from .architecture import Architecture
+from .catalog import GPU, Precision, assumption
+from .errors import ScalesheetError
+from .units import GIB, HOUR_S
+
+REPLICA_SIZES = (1, 2, 4, 8)  # GPUs per replica tried by the SLO sizing (one NVLink node at most)
+
+
+def _f(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def kv_budget_bytes(a: Architecture, gpu: GPU, p: Precision, gpus=1, engine=None, reserved_gib=None):
+    """Bytes left for KV cache on ``gpus`` GPUs after weights, engine reserve and activation peak."""
+    e = speed.engine_params(engine, gpu, p)
+    g = _f(gpus)
+    if reserved_gib is None:
+        per_gpu_reserved = (assumption("runtime_overhead_gib") + e["cuda_graph_gib"]) * GIB
+        per_gpu = gpu.memory_gib * GIB * e["gpu_memory_utilization"] - per_gpu_reserved
+        activations = M.inference_activation_bytes(a, assumption("prefill_chunk_tokens"), 1)
+    else:
+        per_gpu = gpu.memory_gib * GIB - _f(reserved_gib) * GIB
+        activations = 0.0
+    return g * per_gpu - M.weight_bytes(a, p) - activations
+
+
+def kv_capacity_tokens(a, gpu, p, kv, gpus=1, engine=None, reserved_gib=None):
+    """Tokens the KV cache holds (whole blocks), 0 when the weights do not fit."""
+    e = speed.engine_params(engine, gpu, p)
+    per_token = M.kv_bytes_per_token(a, kv)
+    if np.any(per_token <= 0):
+        raise ScalesheetError("model", "keeps no attention KV cache (recurrent state only); use LLM_MAX_CONCURRENCY")
+    tokens = np.floor(np.maximum(kv_budget_bytes(a, gpu, p, gpus, engine, reserved_gib), 0) / per_token)
+    block = np.maximum(e["kv_block_tokens"], 1)
+    return np.floor(tokens / block) * block
+
+
+def max_concurrency(a, gpu, p, kv, context, gpus=1, engine=None, reserved_gib=None, cap=True):
+    """Sequences of ``context`` tokens that fit in the KV cache at once (whole number; engine cap)."""
+    e = speed.engine_params(engine, gpu, p)
+    block = np.maximum(e["kv_block_tokens"], 1)
+    ctx = np.maximum(np.ceil(_f(context) / block) * block, block)
+    budget = np.maximum(kv_budget_bytes(a, gpu, p, gpus, engine, reserved_gib), 0)
+    per_token = M.kv_bytes_per_token(a, kv)
+    whole_blocks = np.where(per_token > 0, np.floor(budget / np.maximum(per_token, 1e-300) / block) * block
+                            * per_token, budget)  # the KV pool is whole blocks
+    per_seq = M.kv_cache_bytes(a, ctx, 1, kv) + M.state_bytes(a, 1)  # windows cap some layers; recurrent state
+    n = np.floor(whole_blocks / np.maximum(per_seq, 1.0))
+    return np.minimum(n, e["max_num_seqs"]) if cap else n
+
+
+def itl_s(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calibration=None):
+    """Inter-token latency at a concurrency: decode step at the mean context + the prefill share."""
+    n = _f(concurrency)
+    out = np.maximum(_f(output), 1)
+    mid = _f(prompt) + out / 2
+    step = speed.decode_step_s(a, gpu, p, mid, n, gpus, kv, engine, calibration)
+    share = n / out * speed.prefill_compute_s(a, gpu, p, prompt, gpus, engine, calibration)
+    return step + share
+
+
+def serve_tokps(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calibration=None,
+                per_user=False):
+    """Output tokens/s of a replica at a concurrency (or per user)."""
+    itl = itl_s(a, gpu, p, kv, concurrency, prompt, output, gpus, engine, calibration)
+    return 1 / itl if per_user else _f(concurrency) / itl
+
+
+def request_capacity(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calibration=None):
+    """Requests per second one replica completes at a concurrency."""
+    ttft0 = speed.ttft_s(a, gpu, p, prompt, 1, gpus, engine, calibration)
+    itl = itl_s(a, gpu, p, kv, concurrency, prompt, output, gpus, engine, calibration)
+    return _f(concurrency) / (ttft0 + _f(output) * itl)
+
+
+def md1_wait(rho, service_s, percentile=None):
+    """Waiting time of an M/D/1 queue: mean (Pollaczek-Khinchine) or a percentile (Kingman tail)."""
+    rho = np.clip(_f(rho), 0, None)
+    s = _f(service_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(rho < 1, rho * s / (2 * (1 - rho)), np.inf)
+        if percentile is None:
+            return mean
+        q = 1 - _f(percentile)
+        tail = np.where(rho > q, mean / np.maximum(rho, 1e-300) * np.log(np.maximum(rho, q) / q), 0.0)
+        return np.where(rho < 1, tail, np.inf)
+
+
+def ttft_at_rate_s(a, gpu, p, kv, requests_per_s, prompt, output, concurrency, gpus=1, replicas=1, engine=None,
+                   calibration=None, percentile=None):
+    """TTFT including queueing (M/D/1 per replica); inf when the replicas cannot keep up."""
+    s = speed.ttft_s(a, gpu, p, prompt, 1, gpus, engine, calibration)
+    cap = request_capacity(a, gpu, p, kv, concurrency, prompt, output, gpus, engine, calibration)
+    rho = _f(requests_per_s) / _f(replicas) / cap
+    return s + md1_wait(rho, s, percentile)
+
+
+def _rho_for_wait(service_s, budget_s, percentile):
+    """Largest utilisation whose percentile wait stays within ``budget_s`` (bisection, vectorised)."""
+    lo = np.zeros(np.shape(budget_s))
+    hi = np.full(np.shape(budget_s), 0.999)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        ok = md1_wait(mid, service_s, percentile) <= budget_s
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    return np.where(budget_s >= 0, lo, 0.0)
+
+
+def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps_per_user, engine=None,
+             calibration=None, percentile=0.95, sizes=REPLICA_SIZES) -> dict:
+    """Fewest GPUs (replicas x GPUs per replica) meeting the TTFT percentile and per-user speed targets.
+
+    Returns arrays: gpus, replicas, gpus_per_replica, concurrency (per replica), capacity (requests/s per
+    replica); gpus is inf where no replica size up to 8 GPUs meets the targets.
+    """
+    lam, P_, O = _f(requests_per_s), _f(prompt), _f(output)
+    shape = np.broadcast_shapes(lam.shape, P_.shape, O.shape, _f(ttft_target_s).shape, _f(tokps_per_user).shape,
+                                np.shape(gpu.memory_gib), np.shape(a.n_layers), np.shape(p.bits))
+    best = {k: np.full(shape, np.inf) for k in ("gpus", "replicas", "gpus_per_replica", "concurrency", "capacity")}
+    for t in sizes:
+        nmax = max_concurrency(a, gpu, p, kv, P_ + O, t, engine)
+        # largest n <= nmax with per-user speed >= target: speed falls with n, so bisect on n
+        lo, hi = np.zeros(shape), np.broadcast_to(nmax, shape).astype(np.float64)
+        ok1 = serve_tokps(a, gpu, p, kv, 1, P_, O, t, engine, calibration, per_user=True) >= tokps_per_user
+        for _ in range(12):
+            mid = np.maximum(np.floor((lo + hi + 1) / 2), 1)
+            fast = serve_tokps(a, gpu, p, kv, mid, P_, O, t, engine, calibration, per_user=True) >= tokps_per_user
+            lo = np.where(fast & (mid <= hi), np.maximum(lo, mid), lo)
+            hi = np.where(fast, hi, np.minimum(hi, mid - 1))
+        n = np.where(ok1 & (nmax >= 1), np.maximum(lo, 1), 0)
+        s = speed.ttft_s(a, gpu, p, P_, 1, t, engine, calibration)
+        cap = np.where(n >= 1, request_capacity(a, gpu, p, kv, np.maximum(n, 1), P_, O, t, engine, calibration), 0)
+        rho = _rho_for_wait(s, _f(ttft_target_s) - s, percentile)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reps = np.where((n >= 1) & (rho > 0) & (cap > 0), np.maximum(np.ceil(lam / (rho * cap) - 1e-9), 1), np.inf)
+        total = reps * t
+        better = total < best["gpus"]
+        for k, v in (("gpus", total), ("replicas", reps), ("gpus_per_replica", np.full(shape, float(t))),
+                     ("concurrency", n), ("capacity", cap)):
+            best[k] = np.where(better, v, best[k])
+    return best
+
+
+def cost_per_mtok_io(a, gpu, p, kv, price_per_gpu_hour, prompt, output, concurrency, gpus=1, engine=None,
+                     calibration=None, direction="output"):
+    """Currency per 1M input (prompt) or output tokens of a replica running at ``concurrency``."""
+    n = _f(concurrency)
+    O = np.maximum(_f(output), 1)
+    pre = speed.prefill_compute_s(a, gpu, p, prompt, gpus, engine, calibration) + 0 * n  # per request
+    itl = itl_s(a, gpu, p, kv, n, prompt, O, gpus, engine, calibration)
+    decode_per_token = itl / n - pre / O  # replica-seconds per output token, prefill share removed
+    gpu_hour = _f(price_per_gpu_hour) * _f(gpus) / HOUR_S  # currency per replica-second
+    per_input = pre / np.maximum(_f(prompt), 1) * gpu_hour * 1e6
+    per_output = decode_per_token * gpu_hour * 1e6
+    d = np.asarray(direction, dtype=object)
+    return np.where(d == "input", per_input, per_output)
+
+
+def calibrate_kv(a, gpu, p, kv, kv_cache_tokens, gpus=1):
+    """GiB per GPU the engine kept outside weights and KV cache, implied by its reported KV capacity."""
+    kv_bytes = _f(kv_cache_tokens) * M.kv_bytes_per_token(a, kv)
+    used = (M.weight_bytes(a, p) + kv_bytes) / _f(gpus)
+    reserved = gpu.memory_gib - used / GIB
+    if np.any(reserved < 0):
+        raise ScalesheetError("vllm_line", "more KV cache than the GPUs can hold next to the weights; "
+                                                 "check the model, precision and gpus")
+    return reserved
