@@ -75,11 +75,37 @@ def random_value(rng: random.Random, book, current, dv):
     return current
 
 
-def edits(template: str, seed: int, n: int) -> list[tuple[str, str, object]]:
+CATALOG_FIELDS = {"GPUs": ["memory_gib", "bandwidth_gb_s", "bf16_tflops", "tdp_w", "price_usd", "cloud_usd_per_hour"],
+                  "Models": ["n_layers", "d_model", "d_ff", "vocab_size", "n_kv_heads"]}
+
+
+def catalog_cells(template: str) -> list[tuple[str, str, object]]:
+    """(sheet, cell, value) of the numeric catalog fields of the models and GPUs the inputs name."""
+    book = openpyxl.load_workbook(template)
+    named = {str(v).lower() for _, _, v, _ in inputs(template) if isinstance(v, str)}
+    out = []
+    for sheet, fields in CATALOG_FIELDS.items():
+        ws = book[sheet]
+        header = {c.value: c.column for c in ws[3]}
+        for row in ws.iter_rows(min_row=4):
+            if str(row[0].value).lower() in named:
+                for f in fields:
+                    cell = ws.cell(row[0].row, header[f])
+                    if isinstance(cell.value, (int, float)) and cell.value:
+                        out.append((sheet, cell.coordinate, cell.value))
+    return out
+
+
+def edits(template: str, seed: int, n: int, catalog: int = 1) -> list[tuple[str, str, object]]:
+    """``n`` random edits of unlocked inputs and ``catalog`` of catalog fields (x0.5 to x2, whole numbers)."""
     rng = random.Random(seed)
     book = openpyxl.load_workbook(template)
     chosen = rng.sample(inputs(template), n)
-    return [(s, c, random_value(rng, book, v, dv)) for s, c, v, dv in chosen]
+    out = [(s, c, random_value(rng, book, v, dv)) for s, c, v, dv in chosen]
+    for sheet, cell, value in rng.sample(catalog_cells(template), catalog):
+        new = value * rng.choice([0.5, 0.8, 1.25, 2])
+        out.append((sheet, cell, int(round(new)) if isinstance(value, int) else new))
+    return out
 
 
 def apply(path: str, out: str, changes) -> None:
@@ -90,9 +116,13 @@ def apply(path: str, out: str, changes) -> None:
 
 
 def formula_cells(path: str) -> list[tuple[str, str]]:
+    """The answer cells: every formula but the Start sheet's status cell (it says which copy this is)."""
     book = openpyxl.load_workbook(path)
+    status = set()
+    if live.STATUS_NAME in book.defined_names:
+        status = {(s.upper(), r.replace("$", "")) for s, r in book.defined_names[live.STATUS_NAME].destinations}
     return [(ws.title.upper(), c.coordinate) for ws in book.worksheets for row in ws.iter_rows() for c in row
-            if isinstance(c.value, str) and c.value.startswith("=")]
+            if isinstance(c.value, str) and c.value.startswith("=") and (ws.title.upper(), c.coordinate) not in status]
 
 
 def same(a, b) -> bool:

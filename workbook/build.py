@@ -30,6 +30,7 @@ def build_workbook() -> Workbook:
     order = [s for m in SHEETS for s in getattr(m, "TITLES", [])]
     wb._sheets.sort(key=lambda ws: order.index(ws.title) if ws.title in order else len(order))
     wb.active = 0
+    protect(wb)
     wb.properties.creator = "Scalesheet"
     wb.properties.title = "Scalesheet planning workbook"
     wb.properties.created = FIXED_TIME
@@ -40,6 +41,22 @@ def build_workbook() -> Workbook:
     wb.calculation.fullCalcOnLoad = False
     wb.calculation.calcId = 191029
     return wb
+
+
+EDITABLE = {"Models", "GPUs", "Precisions"}     # catalogs: a user adds and edits rows
+
+
+def protect(wb) -> None:
+    """Protect every sheet but the catalogs, without a password: formulas are locked, the orange inputs (unlocked)
+    stay editable, and Review > Unprotect Sheet lifts it."""
+    for ws in wb.worksheets:
+        if ws.title in EDITABLE:
+            continue
+        ws.protection.sheet = True
+        ws.protection.selectLockedCells = False
+        ws.protection.selectUnlockedCells = False
+        ws.protection.formatColumns = False      # False = allowed: widen a column to read a number
+        ws.protection.formatRows = False
 
 
 def build_bytes(cached: bool = True) -> bytes:

@@ -19,10 +19,12 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 GIB = "#,##0.0"
 GIB2 = "#,##0.00"
 COUNT = "#,##0"
-BIG = "0.00E+00"
-MONEY = "#,##0"
-MONEY2 = "#,##0.00"
-MONEY4 = "#,##0.0000"
+# Large counts as K/M/B/T (each trailing comma divides by 1,000), no scientific notation.
+BIG = '[>=1E+12]#,##0.0,,,," T";[>=1E+9]#,##0.0,,," B";#,##0.0,," M"'
+FLOPS = '[>=1E+18]#,##0.0,,,,,," E";[>=1E+12]#,##0.0,,,," T";#,##0.0,,," B"'
+MONEY = '"$"#,##0'
+MONEY2 = '"$"#,##0.00'
+MONEY4 = '"$"#,##0.0000'
 PCT = "0.0%"
 RATIO = "0.00\"x\""
 SECONDS = "#,##0.000"
@@ -317,6 +319,10 @@ def catalog_row(wb, kind: str, source: str) -> str:
                       "values, read live from the Models and GPUs sheets.").font = SUBTITLE_FONT
         ws.column_dimensions["A"].width = 34
         ws.sheet_view.showGridLines = False
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
         wb.__dict__["_catalog_rows_next"] = 4
     ws = wb[CATALOG_ROWS]
     src_ws = wb[sheet]

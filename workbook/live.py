@@ -24,9 +24,12 @@ The refusal text starts with ``#`` like every Scalesheet error, so native guards
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
+
+from udfs.core.units import HOURS_PER_YEAR
 
 from .engine import ExcelError
 
@@ -43,10 +46,9 @@ _ERROR_EXPR = {"#N/A": "NA()", "#DIV/0!": "1/0", "#NUM!": "SQRT(-1)", "#VALUE!":
 # ------------------------------------------------------------------------------------------ literals
 def number(value: float) -> str:
     """An Excel numeric literal that round-trips the double (17 significant digits, upper-case E)."""
-    if value == int(value) and abs(value) < 1e15:
+    if value == int(value) and abs(value) < 1e16:
         return str(int(value))
-    text = repr(float(value)).upper()
-    return text.replace("E+", "E+").replace("E-", "E-")
+    return repr(float(value)).upper()
 
 
 def string(text: str) -> str:
@@ -268,5 +270,121 @@ class Sharer:
 
 
 def native_rewrite(book: Workbook, sheet: str, formula: str, value) -> str | None:
-    """A live native formula equivalent to ``formula``, or None."""
-    return None
+    """A live native formula equal to ``formula`` wherever its function calls are inside their domain, or None.
+
+    Handles formulas whose every call is one of ``NATIVE`` with plain (function-free, single-cell)
+    arguments. Outside the domain (a blank, text, a number out of range: where the function would answer
+    with a '#argument' text), the cell falls back to the guarded share-time value.
+    """
+    calls = list(_calls(formula))
+    table = native_table()
+    if not calls or any(name not in table for name, _, _, _ in calls):
+        return None
+    domains, out, last = [], [], 0
+    for name, start, end, args in calls:
+        rules, expr = table[name]
+        if len(args) != len(rules) or any(_has_call(a) or ":" in a or not a.strip() for a in args):
+            return None
+        for a, rule in zip(args, rules):
+            domains.append(_domain(a, rule))
+        out.append(formula[last:start] + "(" + expr(*[f"({a})" for a in args]) + ")")
+        last = end
+    live_text = "".join(out) + formula[last:]
+    fallback = book.guard(sheet, formula, value) or string(REFUSAL)
+    text = f"IF(IFERROR({_and(domains)},FALSE),{live_text},{fallback})"
+    return text if len(text) <= MAX_FORMULA_CHARS else None
+
+
+def _domain(arg: str, rule) -> str:
+    parts = [f"ISNUMBER({arg})"]
+    if rule.minimum is not None:
+        parts.append(f"({arg}){'>=' if rule.min_inclusive else '>'}{number(rule.minimum)}")
+    if rule.maximum is not None:
+        parts.append(f"({arg})<={number(rule.maximum)}")
+    if rule.integer:
+        parts.append(f"({arg})=INT({arg})")
+    return "AND(" + ",".join(parts) + ")"
+
+
+def _breakeven(p: str, c: str, kw: str, e: str, life: str) -> str:
+    """PLAN_BREAKEVEN_HOURS as udfs/core/economics.breakeven_hours computes it, its two refusals included."""
+    saving = f"({c}-{kw}*{e})"
+    return (f"IF({saving}<=0,{string(_message('saving'))},IF({p}/{saving}>{life}*{number(HOURS_PER_YEAR)},"
+            f"{string(_message('lifetime'))},{p}/{saving}))")
+
+
+def _message(which: str) -> str:
+    """The function's own '#argument: ...' text for the two ways owning never breaks even."""
+    import udfs
+
+    if which == "saving":       # electricity per hour costs as much as the cloud price
+        return str(udfs.PLAN_BREAKEVEN_HOURS(1, 1, 1, 1, 1))
+    return str(udfs.PLAN_BREAKEVEN_HOURS(1e6, 1, 0, 0, 0.01))
+
+
+def _natives() -> dict:
+    import udfs
+    from udfs.core import validate as V
+    from udfs.core.catalog import assumption
+
+    ratio = number(assumption("chinchilla_tokens_per_param"))
+    return {
+        "PLAN_ROI": ([V.MONEY_SIGNED, V.MONEY_POSITIVE], lambda g, c: f"({g}-{c})/{c}"),
+        "PLAN_PAYBACK_MONTHS": ([V.MONEY, udfs.MONTHLY_GAIN], lambda i, g: f"{i}/{g}"),
+        "LLM_CHINCHILLA_TOKENS": ([V.PARAMS], lambda p: f"{p}*{ratio}"),
+        "PLAN_BREAKEVEN_HOURS": ([V.MONEY, V.MONEY_POSITIVE, V.POWER_KW, V.ENERGY_PRICE, V.YEARS], _breakeven),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def native_table() -> dict:
+    """Function name -> (argument rules, native expression builder)."""
+    return _natives()
+
+
+
+_NAME = re.compile(r"(?<![A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_.]*)\s*\(")
+
+
+def _has_call(text: str) -> bool:
+    from .engine import uses_udf
+    return uses_udf(text)
+
+
+def _calls(formula: str):
+    """(NAME, start, end, [argument texts]) of each top-level call of a udfs function in the formula."""
+    from .engine import UDF_CALL
+
+    pos = 0
+    while True:
+        m = UDF_CALL.search(formula, pos)
+        if not m:
+            return
+        if _in_string(formula, m.start()):
+            pos = m.end()
+            continue
+        depth, i, args, cur, quoted = 1, m.end(), [], "", False
+        while i < len(formula) and depth:
+            ch = formula[i]
+            if ch == '"':
+                quoted = not quoted
+            elif not quoted and ch == "(":
+                depth += 1
+            elif not quoted and ch == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif not quoted and ch == "," and depth == 1:
+                args.append(cur)
+                cur = ""
+                i += 1
+                continue
+            cur += ch
+            i += 1
+        args.append(cur)
+        yield m.group(1).upper(), m.start(), i + 1, [a.strip() for a in args]
+        pos = i + 1
+
+
+def _in_string(text: str, index: int) -> bool:
+    return text[:index].count('"') % 2 == 1

@@ -79,7 +79,7 @@ def build(wb) -> None:
         rows.append([ctx, seed_kv, f"=cl_seed_kv_kb*1000*A{r}/eng_bytes_per_gb",
                      f"=LLM_KV_CACHE_GIB({m},A{r},cl_batch,cl_kv)",
                      f"=LLM_INFER_VRAM_GIB({m},cl_precision,A{r},cl_batch,cl_kv)", seed_total,
-                     f"=LLM_FITS({m},{g},cl_precision,A{r},cl_batch,cl_gpus_a,cl_kv)",
+                     f'=IF(LLM_FITS({m},{g},cl_precision,A{r},cl_batch,cl_gpus_a,cl_kv),"yes","no")',
                      f"=cl_gpus_a*{gpu_field('cl_gpu', 'memory_gib')}-E{r}"])
     _table(w, ["Context (tokens)", "Seed KV (GB)", "Seed KV recomputed: 72 KB x tokens (GB)", "Our KV cache (GiB)",
                "Our total inference memory (GiB)", "Seed total, upper (GB)", "Fits on the GPUs of part A",
