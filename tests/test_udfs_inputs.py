@@ -25,6 +25,7 @@ VALID = {
     "gpu": ["h100-sxm", "rtx-4090", "A100-SXM-80GB", "mi300x", "l40s"],
     "precision": ["int4", "bf16", "fp8", "q4_k_m", 4.5],
     "kv_precision": ["fp16", "fp8", "int8", "q8_0", 8],
+    "state_precision": ["fp32", "fp16", "bf16", "fp8", 16],
     "context": [4096, 0, 1024, 32768, 8192.0],
     "batch": [1, 8, 2, 32, 4],
     "gpus": [1, 2, 8, 4, 1],
@@ -60,12 +61,12 @@ TRAIN_PRECISIONS = ["bf16", "fp16", "fp32", "BF16", 16]
 EXCEL_ERRORS = ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
 NON_FINITE = [float("nan"), float("inf"), float("-inf"), 1e308]
 NEAR_MISSES = {"model": "llama-3-8", "gpu": "h100-sxn", "precision": "bf61", "kv_precision": "fp61",
-               "field": "memory_gi"}
+               "state_precision": "fp61", "field": "memory_gi"}
 ZERO_BAD = {"batch", "gpus", "seq_len", "micro_batch", "tensor_parallel", "pipeline_parallel", "prompt_tokens",
             "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years"}
 WHOLE = {"context", "batch", "gpus", "seq_len", "micro_batch", "zero_stage", "tensor_parallel",
          "pipeline_parallel", "prompt_tokens", "output_tokens"}
-NAMES = {"model", "gpu", "precision", "kv_precision"}
+NAMES = {"model", "gpu", "precision", "kv_precision", "state_precision"}
 
 
 def signature(name):
@@ -95,9 +96,9 @@ def bad_values(name, arg):
         out += [(None, "blank"), ("", "blank"), ("   ", "blank")]
     if arg in NAMES or arg == "field":
         out += [(NEAR_MISSES[arg], "did you mean"), (7 if arg in ("model", "gpu", "field") else 0, "")]
-    if arg in ("precision", "kv_precision"):
+    if arg in ("precision", "kv_precision", "state_precision"):
         out += [(-1, ""), (65, "")]
-    if arg == "kv_precision":
+    if arg in ("kv_precision", "state_precision"):
         out += [("q4_k_m", "KV-cache")]
     if arg == "precision" and name in TRAINING:
         out += [("int4", "training format")]

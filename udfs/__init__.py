@@ -39,6 +39,8 @@ DOC = {
     "precision": "Weight format: fp32 bf16 fp16 fp8 int8 int4 nf4 int2, GGUF q8_0 q6_k q5_k_m q4_k_m q4_0 "
                  "q3_k_m q2_k, or bits per weight (4.5). Scales included. Blank = bf16.",
     "kv_precision": "KV-cache element format: fp16 bf16 fp8 int8 fp32 q8_0 q4_0 or bits. Blank = fp16.",
+    "state_precision": "Element format of the recurrent state of Mamba/linear-attention layers: fp32 fp16 bf16 "
+                       "fp8 or bits. Blank = fp32 (engines keep SSM state in fp32).",
     "context": "Tokens in the context window per sequence (prompt + generated), >= 0. Blank = 4096 tokens.",
     "batch": "Concurrent sequences, whole number >= 1. Blank = 1.",
     "gpus": "Number of GPUs the model is split over (tensor parallel), whole number >= 1. Blank = 1.",
@@ -56,8 +58,8 @@ DOC = {
     "params": "Model parameters (count, e.g. 7E9), > 0.",
     "price_per_gpu_hour": "Price of one GPU for one hour (currency per GPU-hour), >= 0.",
     "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = 0.40 (Llama 3 paper: 38-43% on H100).",
-    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp8_tflops, "
-             "tdp_w, price_usd, cloud_usd_per_hour, source.",
+    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp4_tflops, "
+             "interconnect_gb_s (GB/s), generation, tdp_w, price_usd, spot_usd_per_hour, source.",
     "gain": "Total gain over the period (currency), e.g. revenue minus running costs.",
     "cost": "Total cost (investment) over the same period (currency), > 0.",
     "investment": "Up-front investment (currency), >= 0.",
@@ -152,10 +154,19 @@ def LLM_KV_CACHE_GIB(model, context, batch=None, kv_precision=None):
                     [model, context, batch, kv_precision], scale=1 / GIB)
 
 
+@excel(MEM, "model", "batch", "state_precision")
+def LLM_STATE_GIB(model, batch=None, state_precision=None):
+    """Recurrent state in GiB (2^30 bytes) of the Mamba and linear-attention (Gated DeltaNet) layers for
+    batch sequences: SSM state plus the causal-conv window; independent of context; 0 for attention-only
+    models."""
+    return evaluate(api.state_bytes, [MODEL, BATCH, Arg("state_precision", "kv_precision", "fp32")],
+                    [model, batch, state_precision], scale=1 / GIB)
+
+
 @excel(MEM, "model", "precision", "context", "batch", "kv_precision")
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None):
-    """Inference memory in GiB (2^30 bytes): weights + KV cache + activations + 1 GiB runtime overhead, for
-    the whole deployment."""
+    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (Mamba/linear-attention
+    layers, fp32) + activations + 1 GiB runtime overhead, for the whole deployment."""
     return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
                     [model, precision, context, batch, kv_precision], scale=1 / GIB)
 
@@ -284,8 +295,9 @@ def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=No
 
 @excel(CATALOG, "gpu", "field")
 def GPU_SPEC(gpu, field):
-    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), tdp_w (W),
-    price_usd (USD), or a text column."""
+    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), interconnect_gb_s
+    (GB/s, both directions), generation, tdp_w (W), price_usd (USD), cloud_usd_per_hour, spot_usd_per_hour (USD
+    per GPU-hour), or a text column."""
     return evaluate(_gpu_field, [GPU, Arg("field", "choice", parse=_gpu_column)], [gpu, field], kind="any")
 
 

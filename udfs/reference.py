@@ -25,6 +25,7 @@ EXAMPLES = {
     "LLM_ACTIVE_PARAMS": ("mixtral-8x7b",),
     "LLM_WEIGHTS_GIB": ("llama-3-70b", "q4_k_m"),
     "LLM_KV_CACHE_GIB": ("llama-3-8b", 8192, 16),
+    "LLM_STATE_GIB": ("qwen3-next-80b-a3b", 16),
     "LLM_INFER_VRAM_GIB": ("llama-3-70b", "int4", 32768, 8),
     "LLM_TRAIN_VRAM_GIB": ("llama-3-8b", "bf16", 4096, 1, 8, 3, "full"),
     "LLM_FLOPS_PER_TOKEN": ("llama-3-8b", 8192),

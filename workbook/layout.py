@@ -341,10 +341,26 @@ def catalog_row(wb, kind: str, source: str) -> str:
         v = ws.cell(val, k + 1, f'=IF(INDEX({column},$A${val})="","",INDEX({column},$A${val}))')
         v.style = "Calculation"
     wb.__dict__["_catalog_rows_next"] = hdr + 3
-    ref = f"{quote_sheetname(CATALOG_ROWS)}!$B${hdr}:${get_column_letter(ncols + 1)}${val}"
+    local = f"$B${hdr}:${get_column_letter(ncols + 1)}${val}"
+    sentinel(ws, hdr, ncols + 3, kind, local)
+    ref = f"{quote_sheetname(CATALOG_ROWS)}!{local}"
     registry[(kind, source)] = ref
     _ = Protection
     return ref
+
+
+SENTINELS = {"model": ("check: parameters", "=LLM_PARAMS({block})", COUNT),
+             "gpu": ("check: largest dense model (bf16)", "=LLM_MAX_PARAMS({block})", COUNT)}
+
+
+def sentinel(ws, hdr: int, col: int, kind: str, block: str) -> None:
+    """A cell beside a catalog block that calls a function on the block alone. In a share copy it is guarded
+    on every cell of the block, and the guards of other cells that read the block check this one cell
+    instead of 100+ (workbook/live.py, sentinels)."""
+    header, formula, fmt = SENTINELS[kind]
+    h = ws.cell(hdr, col, header)
+    h.font = FIELD_FONT
+    style_calc(ws.cell(hdr + 1, col, formula.format(block=block)), fmt)
 
 
 def cell_on(sheet_title: str, coordinate: str) -> str:

@@ -111,6 +111,9 @@ class Workbook:
                 self.names[name.upper()] = dest[0]
         self.cells: dict[tuple[str, str], object] = {}      # constants
         self.formulas: set[tuple[str, str]] = set()
+        self.texts: dict[tuple[str, str], str] = {}
+        self._sentinels = None
+        self._current = None               # the cell being guarded (it cannot be its own sentinel)
         for ws in wb.worksheets:
             for row in ws.iter_rows():
                 for c in row:
@@ -119,6 +122,7 @@ class Workbook:
                     key = (ws.title.upper(), c.coordinate)
                     if isinstance(c.value, str) and c.value.startswith("="):
                         self.formulas.add(key)
+                        self.texts[key] = c.value
                     elif c.data_type != "f":
                         self.cells[key] = c.value
                     else:
@@ -126,15 +130,16 @@ class Workbook:
         self.values = values
 
     # ------------------------------------------------------------------ precedents
-    def precedents(self, sheet: str, formula: str) -> list[tuple[str, str]] | None:
-        """(SHEET UPPER, "A1") of every cell the formula refers to; None when a reference cannot be resolved."""
+    def groups(self, sheet: str, formula: str) -> list[list[tuple[str, str]]] | None:
+        """The cells of each reference in the formula, one list per reference (names resolved), as
+        (SHEET UPPER, "A1"); None when a reference cannot be resolved."""
         import formulas
 
         try:
             tokens = formulas.Parser().ast("=" + formula.lstrip("="))[0]
         except Exception:
             return None
-        out: list[tuple[str, str]] = []
+        out: list[list[tuple[str, str]]] = []
         for tok in tokens:
             if type(tok).__name__ != "Range":
                 continue
@@ -153,11 +158,37 @@ class Workbook:
             cells = _expand(ref)
             if cells is None:
                 return None
-            out.extend((target, c) for c in cells)
-            if len(out) > MAX_GUARD_CELLS:
-                return None
-        seen = set()
-        return [c for c in out if not (c in seen or seen.add(c))]
+            out.append([(target, c) for c in cells])
+        return out
+
+    def precedents(self, sheet: str, formula: str) -> list[tuple[str, str]] | None:
+        """(SHEET UPPER, "A1") of every cell the formula refers to; None when a reference cannot be resolved."""
+        groups = self.groups(sheet, formula)
+        if groups is None:
+            return None
+        seen: set = set()
+        out = [c for g in groups for c in g if not (c in seen or seen.add(c))]
+        return out if len(out) <= MAX_GUARD_CELLS else None
+
+    def sentinels(self) -> dict[frozenset, tuple[str, str]]:
+        """Range -> a cell that calls a function on that range alone (e.g. =LLM_PARAMS(block)).
+
+        Such a cell is guarded on every cell of the range, so another guard may check that one cell instead
+        of the whole range (a catalog row is 100+ cells): if any cell of the range changed, the sentinel
+        shows the refusal text and no longer equals its share-time value.
+        """
+        if self._sentinels is None:
+            from .engine import uses_udf
+
+            self._sentinels = {}
+            for key in sorted(self.formulas):
+                text = self.texts.get(key, "")
+                if not uses_udf(text) or all(name in native_table() for name, _, _, _ in _calls(text)):
+                    continue                  # a live native cell would not show that its range changed
+                groups = self.groups(self.sheets[key[0]], text)
+                if groups and len({frozenset(g) for g in groups}) == 1 and len(groups[0]) > 1:
+                    self._sentinels.setdefault(frozenset(groups[0]), key)
+        return self._sentinels
 
     def value(self, key: tuple[str, str]):
         if key in self.formulas:
@@ -193,8 +224,17 @@ class Workbook:
 
     def guard(self, sheet: str, formula: str, value) -> str | None:
         """The guarded replacement of a formula (text without '='), or None if it cannot be guarded."""
-        cells = self.precedents(sheet, formula)
-        if cells is None:
+        groups = self.groups(sheet, formula)
+        if groups is None:
+            return None
+        here = (sheet.upper(), self_ref) if (self_ref := self._current) else None
+        cells: list[tuple[str, str]] = []
+        for g in groups:
+            sentinel = self.sentinels().get(frozenset(g)) if len(g) > 1 else None
+            cells.extend([sentinel] if sentinel and sentinel != here else g)
+        seen: set = set()
+        cells = [c for c in cells if not (c in seen or seen.add(c))]
+        if len(cells) > MAX_GUARD_CELLS:
             return None
         checks = []
         for key in cells:
@@ -245,17 +285,29 @@ class Sharer:
     def __init__(self, src: bytes, values: dict):
         self.book = Workbook(src, values)
         self.counts = {"native": 0, "guarded": 0, "unguarded": 0}
+
+    def summary(self) -> str:
+        """One line for ``share`` to print."""
+        c = self.counts
+        text = (f"{c['native']} function calls rewritten as live native formulas, {c['guarded']} frozen and "
+                f"guarded (shown while their inputs are unchanged, else #frozen)")
+        if c["unguarded"]:
+            text += f", {c['unguarded']} left as bare values (cannot be guarded: {', '.join(self.unguarded[:5])})"
+        return text
         self.unguarded: list[str] = []
 
     def _is_status(self, sheet: str, ref: str) -> bool:
         dest = self.book.names.get(STATUS_NAME.upper())
         return bool(dest) and dest[0].upper() == sheet.upper() and dest[1].replace("$", "") == ref
 
-    def replace(self, sheet: str, ref: str, formula: str, value) -> str | None:
+    def replace(self, sheet: str, ref: str, formula: str, value):
+        """The native formula text (without '='), or (text, the value it shows) where that differs from
+        ``value``, or None."""
         text = formula.lstrip("=")
+        self.book._current = ref
         if self._is_status(sheet, ref):
             self.counts["native"] += 1
-            return string(SHARED_STATUS)
+            return string(SHARED_STATUS), SHARED_STATUS
         live = native_rewrite(self.book, sheet, text, value)
         if live is not None:
             self.counts["native"] += 1

@@ -99,6 +99,8 @@ def patch_sheet(xml: bytes, values: dict[str, object], freeze_udfs: bool, live=N
             frozen += 1
             # live.py: the native formula that replaces the call (live or guarded), or None for a bare value
             native = live.replace(sheet, ref, text, value) if live is not None and text else None
+            if isinstance(native, tuple):       # (formula, the value it shows)
+                native, value = native
             f = b"<f>" + html.escape(native, quote=False).encode() + b"</f>" if native else None
             t, inner = _value_xml(value, f)
         else:
@@ -169,7 +171,7 @@ def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool
                 data = _full_calc_on_load(data)
             zout.writestr(info, data)
     if sharer is not None:
-        stats.update(sharer.counts)
+        stats.update(sharer.counts, summary=sharer.summary())
     return out.getvalue(), stats
 
 

@@ -193,6 +193,19 @@ failed:
     LLM_PARAMS = Err.Description
 End Function
 
+Function LLM_STATE_GIB(model, Optional batch, Optional state_precision)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_STATE_GIB = XLPy.CallUDF("udfs", "LLM_STATE_GIB", Array(model, batch, state_precision), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_STATE_GIB = XLPy.CallUDF("udfs", "LLM_STATE_GIB", Array(model, batch, state_precision))
+        Exit Function
+    #End If
+failed:
+    LLM_STATE_GIB = Err.Description
+End Function
+
 Function LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, Optional precision, Optional mfu, Optional seq_len)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed

@@ -56,6 +56,11 @@ def kv_cache_bytes(model, context, batch=None, kv_precision=None):
     return memory.kv_cache_bytes(resolve.model(model), c, _batch(batch), _kv(kv_precision))
 
 
+def state_bytes(model, batch=None, state_precision=None):
+    bits = None if state_precision is None else resolve.kv_precision(state_precision, "state_precision").bits
+    return memory.state_bytes(resolve.model(model), _batch(batch), bits)
+
+
 def infer_breakdown(model, precision=None, context=None, batch=None, kv_precision=None):
     """Whole-deployment inference memory on one GPU's runtime: weights, KV, activations, overhead."""
     return memory.inference_breakdown(resolve.model(model), _p(precision), _ctx(context), _batch(batch),
@@ -173,6 +178,16 @@ def breakeven_hours(purchase_price, cloud_price_per_hour, power_kw=None, energy_
     )
 
 
+def context_warnings(a, context) -> list[str]:
+    """A warning where ``context`` is longer than the model's trained context (max_position_embeddings)."""
+    trained = float(np.asarray(a.max_context).ravel()[0])
+    if float(np.max(context)) > trained:
+        name = str(np.asarray(a.name).ravel()[0])
+        return [f"context {int(np.max(context)):,} tokens is longer than {name}'s trained context of "
+                f"{int(trained):,} tokens: quality past it is not assured, and memory is computed as asked"]
+    return []
+
+
 def estimate(model, precision=None, kv_precision=None, context=None, batch=None, gpu=None, gpus=None) -> dict:
     """Everything ``scalesheet estimate`` prints, as plain Python numbers (bytes, FLOPs, s, tokens/s)."""
     a = resolve.model(model)
@@ -188,10 +203,14 @@ def estimate(model, precision=None, kv_precision=None, context=None, batch=None,
         "active_params": int(round(float(params.active_params(a)))),
         "weights_bytes": int(round(float(parts["weights_bytes"]))),
         "kv_cache_bytes": int(round(float(parts["kv_cache_bytes"]))),
+        "state_bytes": int(round(float(parts["state_bytes"]))),
         "activations_bytes": int(round(float(parts["activations_bytes"]))),
         "overhead_bytes": int(round(float(parts["overhead_bytes"]))),
         "total_bytes": int(round(float(parts["total_bytes"]))),
         "flops_per_token": float(flops.forward_flops_per_token(a, c)),
+        "active_params_excluding_embeddings": int(round(float(params.active_params_excluding_embeddings(a)))),
+        "vision_params": int(np.asarray(a.vision_params).ravel()[0]),
+        "warnings": context_warnings(a, c),
     }
     if gpu is not None:
         gg = resolve.gpu(gpu)

@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from udfs.core import catalog
 
-from ..layout import (CHECKPOINTING_CHOICES, choice_validation, gpu_field, BIG, FLOPS, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
+from ..layout import (sentinel, CHECKPOINTING_CHOICES, choice_validation, gpu_field, BIG, FLOPS, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
                       list_validation, number_validation)
 
 TITLES = ["Scenario"]
@@ -35,6 +35,7 @@ def _block(w: Writer, label: str, name: str, sheet: str, names_name: str, choice
         v = w.ws.cell(val, k, f'=IF({pick}="","",{pick})')      # a blank field stays blank (Excel: 0)
         v.style = "Calculation"
     define(w.wb, name, w.title, f"$A${hdr}:${get_column_letter(ncols)}${val}")
+    sentinel(w.ws, hdr, ncols + 2, "model" if sheet == "Models" else "gpu", name)
     w.row += 2
 
 
