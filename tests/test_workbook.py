@@ -118,7 +118,7 @@ def test_scenario_equals_core(book, values):
     }
     for label, expected in checks.items():
         assert _cell(values, "Scenario", label, book) == pytest.approx(float(expected), rel=1e-12), label
-    assert _cell(values, "Scenario", "Fits on the GPUs chosen", book) == bool(api.fits(m, g, p, c, b, n, kv))
+    assert _cell(values, "Scenario", "Fits on the GPUs chosen", book) == ("yes" if api.fits(m, g, p, c, b, n, kv) else "no")
 
 
 def test_cluster_stand_in_matches_core(book, values):
@@ -145,3 +145,107 @@ def test_share_freezes_udfs_and_keeps_native_formulas(built, values, tmp_path):
     out.write_bytes(data)
     wb = openpyxl.load_workbook(out)          # still a valid workbook
     assert wb["Scenario"]["B29"].value is not None
+
+
+def _edit(src, dst, changes):
+    wb = openpyxl.load_workbook(src)
+    for sheet, cell, value in changes:
+        wb[sheet][cell].value = value
+    wb.save(dst)
+
+
+def _catalog_cell(book, sheet, name, field):
+    ws = book[sheet]
+    col = [c.column for c in ws[3] if c.value == field][0]
+    row = [r[0].row for r in ws.iter_rows(min_row=4) if r[0].value == name][0]
+    return ws.cell(row, col).coordinate
+
+
+def test_catalog_edits_reach_every_sheet(built, book, values, tmp_path):
+    """H100 memory set to 40 GiB on the GPUs sheet: Cluster sizing's fits column follows its headroom column,
+    and every answer that passes the H100 row changes (Scenario, Cluster sizing)."""
+    cell = _catalog_cell(book, "GPUs", "h100-sxm", "memory_gib")
+    path = tmp_path / "edited.xlsx"
+    _edit(built[0], path, [("GPUs", cell, 40)])
+    got = engine.calculate(str(path))
+    ws = book["Cluster sizing"]
+    fits_col = [c for row in ws.iter_rows() for c in row if c.value == "Fits on the GPUs of part A"][0]
+    head_col = [c for row in ws.iter_rows() for c in row if c.value == "Headroom (GiB)"][0]
+    checked = 0
+    for r in range(fits_col.row + 1, fits_col.row + 4):
+        fits = got[("CLUSTER SIZING", ws.cell(r, fits_col.column).coordinate)]
+        head = got[("CLUSTER SIZING", ws.cell(r, head_col.column).coordinate)]
+        assert fits == ("yes" if head >= 0 else "no"), (r, fits, head)
+        checked += head < 0
+    assert checked, "40 GiB should leave some context without room"
+    assert _cell(got, "Scenario", "GPUs needed", book) > _cell(values, "Scenario", "GPUs needed", book)
+
+
+def test_a_gpu_row_added_to_the_catalog_works_everywhere(built, book, tmp_path):
+    """A new GPUs row (a copy of the H100's under a new name) chosen on Scenario, Cluster sizing, Training scale
+    and Phase plan gives numbers, not 'not a known gpu'."""
+    ws = book["GPUs"]
+    last = max(r[0].row for r in ws.iter_rows(min_row=4) if r[0].value)
+    h100 = [r for r in ws.iter_rows(min_row=4) if r[0].value == "h100-sxm"][0]
+    changes = [("GPUs", f"{c.column_letter}{last + 1}", ("my-gpu" if c.column == 1 else c.value)) for c in h100]
+    for name in ["sc_gpu", "cl_gpu", "ts_gpu"]:
+        sheet, ref = list(book.defined_names[name].destinations)[0]
+        changes.append((sheet, ref.replace("$", ""), "my-gpu"))
+    sheet, ref = list(book.defined_names["ph_gpu"].destinations)[0]
+    changes.append((sheet, ref.replace("$", "").split(":")[1], "my-gpu"))
+    path = tmp_path / "added.xlsx"
+    _edit(built[0], path, changes)
+    got = engine.calculate(str(path))
+    with open(path, "rb") as fh:
+        cells = xlsxpatch.formula_cells(fh.read())
+    bad = {k: got.get(k) for k in cells if k[0] in ("SCENARIO", "CLUSTER SIZING", "TRAINING SCALE", "PHASE PLAN & ROI")
+           and engine.is_error(got.get(k))}
+    assert not bad, sorted(bad.items())[:10]
+
+
+def test_one_validation_rule_per_cell(book):
+    for ws in book.worksheets:
+        seen = {}
+        for dv in ws.data_validations.dataValidation:
+            for rng in dv.sqref.ranges:
+                for cell in rng.cells:
+                    assert cell not in seen, f"{ws.title}!{cell} has two validation rules"
+                    seen[cell] = dv
+
+
+def test_template_opens_with_cached_numbers_and_status_cell(built):
+    """Every formula carries a cached value (what recalc computes), so a reader without the functions sees
+    numbers; the Start status cell calls a function and is volatile, so Excel rechecks it on open."""
+    zf = zipfile.ZipFile(io.BytesIO(built[1]))
+    missing = total = 0
+    for name in zf.namelist():
+        if name.startswith("xl/worksheets/sheet"):
+            for cell in re.findall(rb"<c [^>]*>(.*?)</c>", zf.read(name), re.S):
+                if b"<f>" in cell:
+                    total += 1
+                    missing += b"<v>" not in cell
+    assert total > 500 and missing == 0, (missing, total)
+    assert b"fullCalcOnLoad=\"1\"" not in zf.read("xl/workbook.xml")
+    from workbook.sheets.start import STATUS_FORMULA
+    assert "NOW()" in STATUS_FORMULA and engine.uses_udf(STATUS_FORMULA)
+
+
+def test_sheets_protected_inputs_unlocked_catalogs_editable(book):
+    for ws in book.worksheets:
+        if ws.title in build.EDITABLE:
+            assert not ws.protection.sheet, ws.title
+            continue
+        assert ws.protection.sheet and not ws.protection.password, ws.title
+        for row in ws.iter_rows():
+            for c in row:
+                if c.style == "Input":
+                    assert c.protection.locked is False, f"{ws.title}!{c.coordinate}"
+
+
+def test_no_scientific_notation_in_answers(book):
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    shown = re.sub(r"\[[^\]]*\]", "", c.number_format)      # conditions such as [>=1E+12]
+                    assert "E+" not in shown, f"{ws.title}!{c.coordinate}: {c.number_format}"

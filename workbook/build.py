@@ -32,18 +32,72 @@ def build_workbook() -> Workbook:
     order = [s for m in SHEETS for s in getattr(m, "TITLES", [])]
     wb._sheets.sort(key=lambda ws: order.index(ws.title) if ws.title in order else len(order))
     wb.active = 0
+    protect(wb)
     wb.properties.creator = "Scalesheet"
     wb.properties.title = "Scalesheet planning workbook"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
-    wb.calculation.fullCalcOnLoad = True
+    # No full recalculation on load: the file carries the values computed at build time (build_bytes), which
+    # a reader without the functions should see instead of #NAME?. Excel 365's calculation engine id, so
+    # Excel does not treat the file as saved by an older version (which also forces a full recalculation).
+    wb.calculation.fullCalcOnLoad = False
+    wb.calculation.calcId = 191029
     return wb
 
 
-def build_bytes() -> bytes:
+EDITABLE = {"Models", "GPUs", "Precisions"}     # catalogs: a user adds and edits rows
+
+
+def protect(wb) -> None:
+    """Protect every sheet but the catalogs, without a password: formulas are locked, the orange inputs (unlocked)
+    stay editable, and Review > Unprotect Sheet lifts it."""
+    for ws in wb.worksheets:
+        if ws.title in EDITABLE:
+            continue
+        ws.protection.sheet = True
+        ws.protection.selectLockedCells = False
+        ws.protection.selectUnlockedCells = False
+        ws.protection.formatColumns = False      # False = allowed: widen a column to read a number
+        ws.protection.formatRows = False
+
+
+def build_bytes(cached: bool = True) -> bytes:
+    """The workbook's bytes; with ``cached``, every formula carries the value the engine computes for it
+    (what ``scalesheet recalc`` writes), so the file opens with numbers without the functions."""
     buf = io.BytesIO()
     build_workbook().save(buf)
-    return normalise(buf.getvalue())
+    data = normalise(buf.getvalue())
+    return normalise(with_cached_values(data)) if cached else data
+
+
+def with_cached_values(data: bytes) -> bytes:
+    import os
+    import tempfile
+
+    from . import engine, xlsxpatch
+    from .sheets.start import BUILD_STATUS, STATUS_NAME
+
+    fd, path = tempfile.mkstemp(suffix=".xlsx")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        values = engine.calculate(path)
+    finally:
+        os.unlink(path)
+    status = _named_cell(data, STATUS_NAME)
+    if status:
+        values[status] = BUILD_STATUS       # computed by the engine as "Loaded"; a reader may have no functions
+    out, _ = xlsxpatch.rewrite(data, values, freeze_udfs=False, drop_macros=False)
+    return re.sub(rb'\s+fullCalcOnLoad="1"', b"", out)
+
+
+def _named_cell(data: bytes, name: str):
+    m = re.search(rb'<definedName name="' + name.encode() + rb'"[^>]*>([^<]+)</definedName>',
+                  zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml"))
+    if not m:
+        return None
+    sheet, ref = m.group(1).decode().rsplit("!", 1)
+    return sheet.strip("'").replace("''", "'").upper(), ref.replace("$", "")
 
 
 def normalise(data: bytes) -> bytes:

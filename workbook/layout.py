@@ -19,10 +19,12 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 GIB = "#,##0.0"
 GIB2 = "#,##0.00"
 COUNT = "#,##0"
-BIG = "0.00E+00"
-MONEY = "#,##0"
-MONEY2 = "#,##0.00"
-MONEY4 = "#,##0.0000"
+# Large counts as K/M/B/T (each trailing comma divides by 1,000), no scientific notation.
+BIG = '[>=1E+12]#,##0.0,,,," T";[>=1E+9]#,##0.0,,," B";#,##0.0,," M"'
+FLOPS = '[>=1E+18]#,##0.0,,,,,," E";[>=1E+12]#,##0.0,,,," T";#,##0.0,,," B"'
+MONEY = '"$"#,##0'
+MONEY2 = '"$"#,##0.00'
+MONEY4 = '"$"#,##0.0000'
 PCT = "0.0%"
 RATIO = "0.00\"x\""
 SECONDS = "#,##0.000"
@@ -164,7 +166,20 @@ def style_calc(cell, fmt: str = GENERAL, output: bool = False) -> None:
 
 
 def validate(ws, dv: DataValidation, coordinate: str) -> None:
-    ws.add_data_validation(dv)
+    """Attach ``dv`` to the cells of ``coordinate``; a rule already on one of them is removed first, because
+    Excel allows one validation per cell (two make it offer to repair the file)."""
+    from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
+
+    new = {(r, c) for r, c in CellRange(coordinate).cells}
+    for other in list(ws.data_validations.dataValidation):
+        cells = {rc for rng in other.sqref.ranges for rc in rng.cells}
+        if cells & new:
+            keep = sorted(cells - new)
+            other.sqref = MultiCellRange(" ".join(f"{get_column_letter(c)}{r}" for r, c in keep))
+            if not keep:
+                ws.data_validations.dataValidation.remove(other)
+    if dv not in ws.data_validations.dataValidation:
+        ws.add_data_validation(dv)
     dv.add(coordinate)
 
 
@@ -210,8 +225,11 @@ def card(w: Writer, label: str, fields: dict, results: list[tuple], start_col: i
     for k, v in fields.items():
         w.ws.cell(hdr, col, k).font = FIELD_FONT
         cell = w.ws.cell(val, col, v)
-        style_input(cell, COUNT if isinstance(v, (int, float)) and not isinstance(v, bool) else GENERAL)
-        validate(w.ws, field_validation(k, v), cell.coordinate)
+        if isinstance(v, str) and v.startswith("="):        # a field computed from other cells
+            style_calc(cell, COUNT)
+        else:
+            style_input(cell, COUNT if isinstance(v, (int, float)) and not isinstance(v, bool) else GENERAL)
+            validate(w.ws, field_validation(k, v), cell.coordinate)
         col += 1
     block = f"${get_column_letter(first)}${hdr}:${get_column_letter(col - 1)}${val}"
     out = {"model": block}
@@ -259,3 +277,95 @@ def choice_validation(options: list[str], what: str) -> DataValidation:
 
 
 CHECKPOINTING_CHOICES = ["none", "selective", "full"]
+
+
+def per_or_never(hours: str, per: str) -> str:
+    """``hours / per`` where ``hours`` is a number; "never" where the function said owning never breaks even
+    (its '#...never...' text); any other error or '#' text passes through unchanged, so a missing function
+    (#NAME?) or a refused value in a share copy never reads as an answer."""
+    return f'=IF(ISNUMBER({hours}),{hours}/{per},IF(ISNUMBER(SEARCH("never",{hours})),"never",{hours}))'
+
+
+def ratio_or_blank(num: str, den: str) -> str:
+    """``num / den`` when both are numbers; an error or '#' text in ``den`` passes through; else blank."""
+    return (f'=IF(ISNUMBER({den}),IF(AND(ISNUMBER({num}),{den}<>0),{num}/{den},""),'
+            f'IF(LEFT({den}&"",1)="#",{den},""))')
+
+
+# ------------------------------------------------------------------------------------------ catalog rows
+CATALOG_ROWS = "Catalog rows"
+FIRST_DATA_ROW, LAST_DATA_ROW = 4, 200          # the catalog sheets' data rows (catalogs.FIRST_ROW/LAST_ROW)
+_CATALOGS = {"model": ("Models", "ModelNames"), "gpu": ("GPUs", "GPUNames")}
+
+
+def catalog_row(wb, kind: str, source: str) -> str:
+    """A two-row range (the catalog's field names over the row named by ``source``) that the functions take as
+    a model or GPU, so an edit of that catalog row, or a row a user adds, reaches every answer.
+
+    ``source`` is a formula operand valid on any sheet: a defined name or a sheet-qualified cell. The blocks
+    live on the "Catalog rows" workings sheet, one per distinct source; returns the block's absolute
+    reference ('Catalog rows'!$B$5:$AL$6). Blank catalog cells read as "" (blank for the functions), not 0.
+    """
+    from openpyxl.styles import Protection
+
+    registry = wb.__dict__.setdefault("_catalog_rows", {})
+    if (kind, source) in registry:
+        return registry[(kind, source)]
+    sheet, names = _CATALOGS[kind]
+    if CATALOG_ROWS not in wb.sheetnames:
+        ws = wb.create_sheet(CATALOG_ROWS)
+        ws.cell(1, 1, "Catalog rows: the model and GPU rows the other sheets pass to the functions").font = TITLE_FONT
+        ws.cell(2, 1, "Workings (no inputs here). Each block is a catalog row looked up by name: field names over "
+                      "values, read live from the Models and GPUs sheets.").font = SUBTITLE_FONT
+        ws.column_dimensions["A"].width = 34
+        ws.sheet_view.showGridLines = False
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        wb.__dict__["_catalog_rows_next"] = 4
+    ws = wb[CATALOG_ROWS]
+    src_ws = wb[sheet]
+    ncols = sum(1 for c in src_ws[3] if c.value not in (None, ""))
+    hdr = wb.__dict__["_catalog_rows_next"]
+    val = hdr + 1
+    label = ws.cell(hdr, 1, f"{kind} named in {source}")
+    label.font = FIELD_FONT
+    match = ws.cell(val, 1, f"=MATCH({source},{names},0)")
+    style_calc(match, COUNT)
+    for k in range(1, ncols + 1):
+        col = get_column_letter(k)
+        h = ws.cell(hdr, k + 1, f"={quote_sheetname(sheet)}!{col}$3")
+        h.font = FIELD_FONT
+        column = f"{quote_sheetname(sheet)}!${col}${FIRST_DATA_ROW}:${col}${LAST_DATA_ROW}"
+        v = ws.cell(val, k + 1, f'=IF(INDEX({column},$A${val})="","",INDEX({column},$A${val}))')
+        v.style = "Calculation"
+    wb.__dict__["_catalog_rows_next"] = hdr + 3
+    local = f"$B${hdr}:${get_column_letter(ncols + 1)}${val}"
+    sentinel(ws, hdr, ncols + 3, kind, local)
+    ref = f"{quote_sheetname(CATALOG_ROWS)}!{local}"
+    registry[(kind, source)] = ref
+    _ = Protection
+    return ref
+
+
+SENTINELS = {"model": ("check: parameters", "=LLM_PARAMS({block})", COUNT),
+             "gpu": ("check: largest dense model (bf16)", "=LLM_MAX_PARAMS({block})", COUNT)}
+
+
+def sentinel(ws, hdr: int, col: int, kind: str, block: str) -> None:
+    """A cell beside a catalog block that calls a function on the block alone. In a share copy it is guarded
+    on every cell of the block, and the guards of other cells that read the block check this one cell
+    instead of 100+ (workbook/live.py, sentinels)."""
+    header, formula, fmt = SENTINELS[kind]
+    h = ws.cell(hdr, col, header)
+    h.font = FIELD_FONT
+    style_calc(ws.cell(hdr + 1, col, formula.format(block=block)), fmt)
+
+
+def cell_on(sheet_title: str, coordinate: str) -> str:
+    """A sheet-qualified absolute reference, e.g. 'Training scale'!$C$12."""
+    from openpyxl.utils.cell import coordinate_from_string
+
+    col, row = coordinate_from_string(coordinate.replace("$", ""))
+    return f"{quote_sheetname(sheet_title)}!${col}${row}"

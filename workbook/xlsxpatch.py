@@ -69,7 +69,8 @@ def _value_xml(value, with_formula: bytes | None) -> tuple[bytes, bytes]:
     return b' t="inlineStr"', b'<is><t xml:space="preserve">' + text + b"</t></is>"
 
 
-def patch_sheet(xml: bytes, values: dict[str, object], freeze_udfs: bool) -> tuple[bytes, int, int]:
+def patch_sheet(xml: bytes, values: dict[str, object], freeze_udfs: bool, live=None,
+                sheet: str = "") -> tuple[bytes, int, int]:
     """Return (new xml, cells frozen to values, formulas given cached values)."""
     udf_groups: set[bytes] = set()
     for m in CELL.finditer(xml):
@@ -96,7 +97,12 @@ def patch_sheet(xml: bytes, values: dict[str, object], freeze_udfs: bool) -> tup
         is_udf = uses_udf(text) or (fa.get(b"t") == b"shared" and fa.get(b"si") in udf_groups)
         if freeze_udfs and is_udf:
             frozen += 1
-            t, inner = _value_xml(value, None)
+            # live.py: the native formula that replaces the call (live or guarded), or None for a bare value
+            native = live.replace(sheet, ref, text, value) if live is not None and text else None
+            if isinstance(native, tuple):       # (formula, the value it shows)
+                native, value = native
+            f = b"<f>" + html.escape(native, quote=False).encode() + b"</f>" if native else None
+            t, inner = _value_xml(value, f)
         else:
             cached += 1
             t, inner = _value_xml(value, fm.group(0))
@@ -139,6 +145,11 @@ def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool
     if drop_macros:
         drop |= {n for n in names if n.endswith("vbaProject.bin") or n.endswith("vbaProjectSignature.bin")}
     stats = {"frozen": 0, "cached": 0}
+    sharer = None
+    if freeze_udfs:
+        from .live import Sharer
+        sharer = Sharer(src, values)
+    names_of = {path: name for name, path in sheet_parts(zin).items()}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
@@ -146,7 +157,8 @@ def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool
                 continue
             data = zin.read(info.filename)
             if info.filename in by_part:
-                data, f, c = patch_sheet(data, by_part[info.filename], freeze_udfs)
+                data, f, c = patch_sheet(data, by_part[info.filename], freeze_udfs, sharer,
+                                         names_of.get(info.filename, ""))
                 stats["frozen"] += f
                 stats["cached"] += c
             elif info.filename == "[Content_Types].xml":
@@ -158,6 +170,8 @@ def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool
             elif info.filename == "xl/workbook.xml":
                 data = _full_calc_on_load(data)
             zout.writestr(info, data)
+    if sharer is not None:
+        stats.update(sharer.counts, summary=sharer.summary())
     return out.getvalue(), stats
 
 

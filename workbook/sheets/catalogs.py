@@ -55,6 +55,10 @@ def _table(wb, title: str, subtitle: str, rows: list[dict], prefix: str, widths:
         define(wb, f"{prefix}_{name}", title, f"${letter}${FIRST_ROW}:${letter}${LAST_ROW}")
     ws.print_area = f"A1:{last_col}{last}"
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = max(1, len(columns) // 24)     # ~24 columns a page wide; rows run on
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
 
 
 def build(wb) -> None:

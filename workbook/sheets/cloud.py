@@ -14,7 +14,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from udfs.core import catalog
 
-from ..layout import (gpu_field, COUNT, MONEY, MONEY2, MONEY4, SUBTITLE_FONT, Writer, define, list_validation,
+from ..layout import (gpu_field, per_or_never, COUNT, MONEY, MONEY2, MONEY4, SUBTITLE_FONT, Writer, define, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Cloud vs owned"]
@@ -75,7 +75,7 @@ def build(wb) -> None:
                (f"=D{r}/eng_watts_per_kw*cv_pue", "0.000"),
                (f"=E{r}*cv_energy_price", MONEY4),
                (f"=PLAN_BREAKEVEN_HOURS(B{r},C{r},E{r},cv_energy_price,cv_lifetime)", COUNT),
-               (f'=IF(ISNUMBER(G{r}),G{r}/cv_util_hours,"never")', MONTHS_FMT),
+               (per_or_never(f"G{r}", "cv_util_hours"), MONTHS_FMT),
                (f"=B{r}+F{r}*{life_h}", MONEY),
                (f"=C{r}*{life_h}", MONEY),
                (f'=IF(I{r}<J{r},"own","rent")', "General"),
@@ -118,13 +118,13 @@ def build(wb) -> None:
         h = w.calc(f"Break-even {label}",
                    f"=PLAN_BREAKEVEN_HOURS(cv_seed_own_price,{price},{kw},cv_energy_price,cv_lifetime)", "GPU-hours",
                    note + " (different GPUs: only for models that fit in 24 GiB)", COUNT, output=True)
-        w.calc(f"Break-even {label}, months at your use", f'=IF(ISNUMBER({h}),{h}/cv_util_hours,"never")', "months",
+        w.calc(f"Break-even {label}, months at your use", per_or_never(h, "cv_util_hours"), "months",
                "GPU-hours / hours per month", MONTHS_FMT)
     own_cloud = w.calc("Catalog cloud price of the owned GPU", f"={gpu_field('cv_seed_own_gpu', 'cloud_usd_per_hour')}",
                        "USD/GPU-hour", "Like for like: renting the same GPU", MONEY2)
     h = w.calc("Break-even, same GPU owned vs rented (catalog)",
                f"=PLAN_BREAKEVEN_HOURS({own_price},{own_cloud},{kw},cv_energy_price,cv_lifetime)", "GPU-hours", "The fair comparison; see the table above", COUNT, output=True)
-    w.calc("Break-even, same GPU, months at your use", f'=IF(ISNUMBER({h}),{h}/cv_util_hours,"never")', "months",
+    w.calc("Break-even, same GPU, months at your use", per_or_never(h, "cv_util_hours"), "months",
            "GPU-hours / hours per month", MONTHS_FMT)
 
     # ------------------------------------------------------------------ chart (own page)

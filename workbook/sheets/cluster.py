@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from openpyxl.styles import Alignment
 
-from ..layout import (gpu_field, COUNT, GIB, HEADER_FILL, HEADER_FONT, RATIO, Writer, card, list_validation,
+from ..layout import (catalog_row, gpu_field, COUNT, GIB, HEADER_FILL, HEADER_FONT, RATIO, Writer, card, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Cluster sizing"]
@@ -64,6 +64,7 @@ def build(wb) -> None:
     w.input("Tokens for the KV-per-token probe", "cl_probe_tokens", 1, "tokens",
             "KV per token = KV cache of one sequence of this many tokens / tokens", COUNT,
             number_validation(1, 1_000_000, "Tokens", whole=True))
+    g = catalog_row(wb, "gpu", "cl_gpu")
     w.section("A. 120B-class model at 2-bit on one GPU", "Stand-in architecture: Mistral Large 2 shape (123B)")
     a = card(w, "120B stand-in", MODEL_120B, [
         ("Parameters (count)", "=LLM_PARAMS({model})", COUNT),
@@ -78,7 +79,7 @@ def build(wb) -> None:
         rows.append([ctx, seed_kv, f"=cl_seed_kv_kb*1000*A{r}/eng_bytes_per_gb",
                      f"=LLM_KV_CACHE_GIB({m},A{r},cl_batch,cl_kv)",
                      f"=LLM_INFER_VRAM_GIB({m},cl_precision,A{r},cl_batch,cl_kv)", seed_total,
-                     f"=LLM_FITS({m},cl_gpu,cl_precision,A{r},cl_batch,cl_gpus_a,cl_kv)",
+                     f'=IF(LLM_FITS({m},{g},cl_precision,A{r},cl_batch,cl_gpus_a,cl_kv),"yes","no")',
                      f"=cl_gpus_a*{gpu_field('cl_gpu', 'memory_gib')}-E{r}"])
     _table(w, ["Context (tokens)", "Seed KV (GB)", "Seed KV recomputed: 72 KB x tokens (GB)", "Our KV cache (GiB)",
                "Our total inference memory (GiB)", "Seed total, upper (GB)", "Fits on the GPUs of part A",
@@ -102,7 +103,7 @@ def build(wb) -> None:
     for ctx in [8192, 32768, 131072]:
         r = w.row + 1 + len(rows)
         rows.append([ctx, f"=LLM_INFER_VRAM_GIB({m},cl_precision,A{r},cl_batch,cl_kv)",
-                     f"=LLM_GPUS_NEEDED({m},cl_gpu,cl_precision,A{r},cl_batch,cl_kv)",
+                     f"=LLM_GPUS_NEEDED({m},{g},cl_precision,A{r},cl_batch,cl_kv)",
                      4, 6, "8-9", f"=C{r}/E{r}"])
     _table(w, ["Context (tokens)", "Total memory (GiB)", "GPUs needed", "Seed: theoretical minimum",
                "Seed: baseline", "Seed: production", "Ours / seed baseline"],

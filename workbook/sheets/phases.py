@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
-from ..layout import (gpu_field, COUNT, GIB, MONEY, PCT, RATE, RATIO, SUBTITLE_FONT, Writer, define, list_validation,
+from ..layout import (catalog_row, cell_on, gpu_field, COUNT, GIB, MONEY, PCT, RATE, RATIO, SUBTITLE_FONT, Writer, define, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Phase plan & ROI"]
@@ -55,12 +55,16 @@ def _inputs(w: Writer, label: str, name: str, values: list, unit: str, note: str
 
 
 def _calc(w: Writer, label: str, template: str, unit: str, note: str, fmt: str, name: str | None = None,
-          output: bool = False) -> str:
-    """One formula per row: ``{c}`` is replaced by each phase column's letter."""
+          output: bool = False, rows: dict | None = None) -> str:
+    """One formula per row: ``{c}`` is replaced by each phase column's letter; ``rows`` maps a placeholder
+    such as ``{gpu_row}`` to (catalog kind, row of the names): the catalog row named in that column."""
     _label(w, label, unit, note)
     for col in _cols():
         style_calc(w.ws[f"{col}{w.row}"], fmt, output)
-        w.ws[f"{col}{w.row}"] = template.replace("{c}", col)
+        text = template.replace("{c}", col)
+        for placeholder, (kind, row) in (rows or {}).items():
+            text = text.replace(placeholder, catalog_row(w.wb, kind, cell_on(w.title, f"{col}{row}")))
+        w.ws[f"{col}{w.row}"] = text
     if name:
         define(w.wb, name, w.title, _range(w.row))
     w.row += 1
@@ -115,9 +119,9 @@ def build(wb) -> None:
                    number_validation(1, 100_000, "GPUs", whole=True))
     inv = _inputs(w, "Incremental investment when the phase starts", "ph_invest", [700, 30000, 30000, 60000], "USD",
                   "Seed: $700, $30K, +$30K, +$60K (hardware only)", MONEY, number_validation(0, 1e12, "Investment"))
-    _calc(w, "Catalog price per GPU", f'=GPU_SPEC({{c}}{gpu},"price_usd")', "USD/GPU",
+    _calc(w, "Catalog price per GPU", f"={gpu_field('{c}' + gpu, 'price_usd')}", "USD/GPU",
           "GPUs sheet (dated); the seed assumes $30,000 per H200", MONEY)
-    _calc(w, "Catalog value of the phase's GPUs", f'=GPU_SPEC({{c}}{gpu},"price_usd")*{{c}}{gpus}', "USD",
+    _calc(w, "Catalog value of the phase's GPUs", f"={gpu_field('{c}' + gpu, 'price_usd')}*{{c}}{gpus}", "USD",
           "Price x GPUs; compare with the seed's cost below", MONEY)
     hw_seed = _inputs(w, "Seed's hardware cost of the configuration", "ph_seed_hw", [700, 30000, 60000, 120000],
                       "USD", "Seed 'hardware_costs'; its ROI leaves out the RTX 2080 Super", MONEY,
@@ -127,8 +131,9 @@ def build(wb) -> None:
     mem = _calc(w, "Memory per GPU", f"={gpu_field('{c}' + gpu, 'memory_gib')}", "GiB", "GPUs sheet", GIB)
 
     w.section("Capacity: largest model and speed")
-    _calc(w, "Largest dense model for inference (weights only)", f"=LLM_MAX_PARAMS({{c}}{gpu},ph_precision,{{c}}{gpus})",
-          "parameters", "Weights in all memory but 1 GiB per GPU; no KV cache", PARAMS, output=True)
+    _calc(w, "Largest dense model for inference (weights only)", "=LLM_MAX_PARAMS({gpu_row},ph_precision,{c}" + gpus + ")",
+          "parameters", "Weights in all memory but 1 GiB per GPU; no KV cache", PARAMS, output=True,
+          rows={"{gpu_row}": ("gpu", gpu)})
     trn = _calc(w, "Largest model trainable with AdamW (states only)",
                 f"={{c}}{gpus}*({{c}}{mem}-eng_runtime_overhead_gib)*eng_bytes_per_gib/{train_bytes}",
                 "parameters", "Upper bound: activations excluded (add them per sequence)", PARAMS,
@@ -141,10 +146,11 @@ def build(wb) -> None:
     proxy = _inputs(w, "Proxy model of the seed's size class", "ph_proxy", ["gpt2", "pythia-410m", "gpt2-large", "gpt2-xl"],
                     "name", "No 8M model in the catalog: gpt2 (124M) is the smallest",
                     "General", list_validation("ModelNames", "model"))
-    _calc(w, "Proxy parameters", f"=LLM_PARAMS({{c}}{proxy})", "parameters", "Computed from the architecture", PARAMS)
-    tok = _calc(w, "Decode speed of the proxy", f"=LLM_DECODE_TOKPS({{c}}{proxy},{{c}}{gpu},ph_precision,ph_context,"
+    _calc(w, "Proxy parameters", "=LLM_PARAMS({model_row})", "parameters", "Computed from the architecture", PARAMS,
+          rows={"{model_row}": ("model", proxy)})
+    tok = _calc(w, "Decode speed of the proxy", "=LLM_DECODE_TOKPS({model_row},{gpu_row},ph_precision,ph_context,"
                 f"ph_batch,{{c}}{gpus})", "tokens/s", "Whole batch; roofline of weight + KV reads vs compute", RATE,
-                output=True)
+                output=True, rows={"{model_row}": ("model", proxy), "{gpu_row}": ("gpu", gpu)})
     seed_t = _inputs(w, "Seed's claimed tokens/s", "ph_seed_tokps", [25, 60, 100, 150], "tokens/s",
                      "Seed 000 'performance_scaling'", RATE, number_validation(0, 1e9, "Tokens/s"))
     _calc(w, "Ours / seed's claim", f"={{c}}{tok}/{{c}}{seed_t}", "ratio",

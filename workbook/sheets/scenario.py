@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from udfs.core import catalog
 
-from ..layout import (CHECKPOINTING_CHOICES, choice_validation, gpu_field, BIG, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
+from ..layout import (sentinel, CHECKPOINTING_CHOICES, choice_validation, gpu_field, BIG, FLOPS, COUNT, FIELD_FONT, GIB, MONEY, MONEY2, MONEY4, PCT, RATE, SECONDS, Writer, define,
                       list_validation, number_validation)
 
 TITLES = ["Scenario"]
@@ -31,9 +31,11 @@ def _block(w: Writer, label: str, name: str, sheet: str, names_name: str, choice
         col = get_column_letter(k)
         h = w.ws.cell(hdr, k, f"='{sheet}'!{col}$3")
         h.font = FIELD_FONT
-        v = w.ws.cell(val, k, f"=INDEX('{sheet}'!${col}${FIRST_ROW}:${col}${LAST_ROW},${get_column_letter(ncols + 1)}${val})")
+        pick = f"INDEX('{sheet}'!${col}${FIRST_ROW}:${col}${LAST_ROW},${get_column_letter(ncols + 1)}${val})"
+        v = w.ws.cell(val, k, f'=IF({pick}="","",{pick})')      # a blank field stays blank (Excel: 0)
         v.style = "Calculation"
     define(w.wb, name, w.title, f"$A${hdr}:${get_column_letter(ncols)}${val}")
+    sentinel(w.ws, hdr, ncols + 2, "model" if sheet == "Models" else "gpu", name)
     w.row += 2
 
 
@@ -100,19 +102,20 @@ def build(wb) -> None:
                  "GiB", "From the GPUs sheet", GIB)
     w.calc("GPUs needed", f"=LLM_GPUS_NEEDED({m},{g},{args})", "GPUs", "Whole GPUs, each keeping its runtime overhead",
            COUNT, output=True)
-    w.calc("Fits on the GPUs chosen", f"=LLM_FITS({m},{g},sc_precision,sc_context,sc_batch,sc_gpus,sc_kv_precision)",
-           "TRUE/FALSE", "", output=True)
+    w.calc("Fits on the GPUs chosen",
+           f'=IF(LLM_FITS({m},{g},sc_precision,sc_context,sc_batch,sc_gpus,sc_kv_precision),"yes","no")',
+           "yes/no", "", output=True)
     w.calc("Headroom on the GPUs chosen",
            f"=sc_gpus*({mem}-eng_runtime_overhead_gib)-({vram}-eng_runtime_overhead_gib)", "GiB",
            "Negative = does not fit", GIB)
     w.calc("Longest context that fits", f"=LLM_MAX_CONTEXT({m},{g},sc_precision,sc_batch,sc_gpus,sc_kv_precision)",
            "tokens", "Capped at the model's trained context", COUNT)
     w.calc("Largest dense model on these GPUs", f"=LLM_MAX_PARAMS({g},sc_precision,sc_gpus)", "parameters",
-           "Weights only, no KV cache", BIG)
+           "Weights only, no KV cache; M = 10^6, B = 10^9", BIG)
 
     w.section("Answers: speed and cost")
     w.header(["Answer", "Value", "Unit", "Formula / note"])
-    w.calc("Forward FLOPs per token", f"=LLM_FLOPS_PER_TOKEN({m},sc_context)", "FLOPs", "2 x params + attention", BIG)
+    w.calc("Forward FLOPs per token", f"=LLM_FLOPS_PER_TOKEN({m},sc_context)", "FLOPs", "2 x params + attention; B = 10^9", FLOPS)
     w.calc("Time to first token", f"=LLM_TTFT_S({m},{g},sc_prompt,sc_precision,sc_batch,sc_gpus)", "s",
            "Prefill: compute-bound", SECONDS, output=True)
     tokps = w.calc("Decode throughput (whole batch)",
@@ -136,7 +139,7 @@ def build(wb) -> None:
            "GiB", "AdamW mixed precision, ZeRO sharded, Korthikanti activations", GIB, output=True)
     w.calc("Compute-optimal tokens (Chinchilla)", f"=LLM_CHINCHILLA_TOKENS({params})", "tokens",
            "20 tokens per parameter", BIG)
-    w.calc("Training FLOPs", f"=LLM_TRAIN_FLOPS({m},sc_train_tokens,sc_seq_len)", "FLOPs", "6ND + attention", BIG)
+    w.calc("Training FLOPs", f"=LLM_TRAIN_FLOPS({m},sc_train_tokens,sc_seq_len)", "FLOPs", "6ND + attention; T = 10^12, E = 10^18", FLOPS)
     hours = w.calc("Training GPU-hours", f"=LLM_TRAIN_GPU_HOURS({m},sc_train_tokens,{g},sc_train_precision,sc_mfu,sc_seq_len)",
                    "GPU-hours", "FLOPs / (peak x MFU) / 3600", COUNT, output=True)
     w.calc("Training days on the training GPUs", f"={hours}/sc_train_gpus/eng_hours_per_day", "days",

@@ -11,7 +11,7 @@ import os
 
 from openpyxl.styles import Alignment
 
-from ..layout import HEADER_FILL, HEADER_FONT, RATIO, Writer, style_calc
+from ..layout import HEADER_FILL, HEADER_FONT, RATIO, Writer, ratio_or_blank, style_calc
 
 TITLES = ["Seed check"]
 CLAIMS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "seed_claims.csv")
@@ -54,7 +54,7 @@ def build(wb) -> None:
         formula = (r.get("excel_formula") or "").strip()
         style_calc(w.ws.cell(i, 6, formula if formula.startswith("=") else None), "General", output=True)
         w.ws.cell(i, 7, r.get("our_unit"))
-        style_calc(w.ws.cell(i, 8, f"=IF(AND(ISNUMBER(D{i}),ISNUMBER(F{i}),F{i}<>0),D{i}/F{i},\"\")"), RATIO)
+        style_calc(w.ws.cell(i, 8, ratio_or_blank(f"D{i}", f"F{i}")), RATIO)
         w.ws.cell(i, 9, r.get("verdict")).alignment = Alignment(wrap_text=True, vertical="top")
         w.ws.cell(i, 10, r.get("explanation")).alignment = Alignment(wrap_text=True, vertical="top")
         w.ws.row_dimensions[i].height = max(30, 15 * (1 + len(r.get("explanation") or "") // 95))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import udfs
 
-from ..layout import Writer, style_calc, style_input
+from openpyxl.styles import Font
+from openpyxl.utils import quote_sheetname
+
+from ..layout import Writer, define, style_calc, style_input
 
 TITLES = ["Start"]
 
@@ -22,6 +25,36 @@ SHEETS = [
 ]
 
 
+STATUS_NAME = "functions_status"
+# Volatile (NOW) so Excel re-evaluates it when the file opens, whatever the cached values say.
+STATUS_FORMULA = ('=IF(ISERROR(LLM_PARAMS("gpt2")+0*NOW()),"NOT loaded: the numbers shown are those computed '
+                  'when the file was built; edits will show #NAME? (see the steps below)",'
+                  '"Loaded: every number recomputes when you change an input")')
+BUILD_STATUS = ("Not checked yet: the numbers shown were computed when the file was built; Excel with the "
+                "functions loaded rechecks this cell when the file opens")
+
+CLASSIC_STEPS = [
+    "Install Python 3.10+ and this package: pip install scalesheet (or pip install . in the project folder).",
+    "Run: xlwings addin install   (adds the xlwings tab to Excel's ribbon).",
+    "In Excel: File > Options > Trust Center > Trust Center Settings > Macro Settings: tick 'Trust access to the "
+    "VBA project object model' (xlwings writes the function wrappers into the workbook's VBA project).",
+    "Save this workbook as a macro-enabled workbook (.xlsm) and reopen it.",
+    "Press Alt+F11 (VBA editor) > Tools > References: tick 'xlwings', OK (the wrappers call it).",
+    "In the xlwings ribbon tab, set UDF Modules to: udfs",
+    "Click Import Functions. The Scalesheet functions (LLM_*, GPU_SPEC, PLAN_*) appear in the function wizard.",
+    "Press Ctrl+Alt+F9 to recalculate everything; the status cell above then says Loaded.",
+    "Excel 2016/2019 (no dynamic arrays): a function given a range returns an array; select the output range, "
+    "type the formula and press Ctrl+Shift+Enter. Excel 365 spills the array by itself.",
+]
+LITE_STEPS = [
+    "Install xlwings Lite from the Office add-in store (Home > Add-ins) and open its task pane.",
+    "In the requirements.txt tab add the line: scalesheet-udfs (or the wheel's https URL, see docs/lite.md).",
+    "In the main.py tab write: from udfs import *   then click Restart. The functions appear at once.",
+    "In Lite a blank cell may arrive as 0 and a date as its serial number: leave optional arguments out "
+    "rather than pointing them at blank cells (docs/lite.md).",
+]
+
+
 def build(wb) -> None:
     w = Writer(wb, "Start", widths={"A": 30, "B": 110})
     w.heading("Scalesheet: LLM capacity and cost planning",
@@ -32,24 +65,36 @@ def build(wb) -> None:
                 "training states under ZeRO), how many GPUs it takes, how fast it answers (time to first token, "
                 "tokens per second), what it costs per million tokens and to train, and when buying beats renting.",
                 2, 48)
+    w.section("Are the functions loaded?")
+    status = w.ws.cell(w.row, 2, STATUS_FORMULA)
+    style_calc(status, output=True)
+    w.ws.cell(w.row, 1, "Status").font = Font(bold=True)
+    define(wb, STATUS_NAME, w.title, f"$B${w.row}")
+    w.row += 1
+    w.text("Cached numbers", "Every number in this file was computed when it was built (scalesheet build, the "
+                             "same engine as scalesheet recalc) and is stored with it, so the file opens with "
+                             "numbers. Without the functions, a cell that calls them shows #NAME? once an input "
+                             "it depends on changes.")
+    w.section("Sheets (click a name to go there)")
     for name, what in SHEETS:
+        target = name.split(",")[0]
         w.text(name, what, bold=True)
-    w.section("Enable the functions (xlwings, Windows Excel)")
-    for i, step in enumerate([
-        "Install Python and this package (pip install scalesheet from the project folder), then run: xlwings addin install",
-        "Open this workbook and save it as a macro-enabled workbook (.xlsm).",
-        "In the xlwings ribbon tab, set UDF Modules to: udfs",
-        "Click Import Functions. The Scalesheet functions (LLM_*, GPU_SPEC, PLAN_*) appear in the function wizard.",
-        "Press Ctrl+Alt+F9 to recalculate. Until then, cells calling the functions show #NAME?.",
-    ], start=1):
+        link = w.ws.cell(w.row - 1, 1)
+        link.hyperlink = f"#{quote_sheetname(target)}!A1"
+        link.font = Font(bold=True, color="0563C1", underline="single")
+    w.section("Enable the functions: xlwings classic add-in (Windows Excel 2016 or later)")
+    for i, step in enumerate(CLASSIC_STEPS, start=1):
         w.text(f"Step {i}", step)
-    w.section("xlwings Lite (Excel 365 add-in, no local Python)")
-    w.text("Lite", "Build the Lite wheel (python -m udfs.lite dist), add it to Lite's requirements.txt and "
-                   "import the functions in main.py, as docs/lite.md describes; the same functions load unchanged.")
+    w.section("Or: xlwings Lite (Excel 365 add-in, Windows, Mac, web; no local Python)")
+    for i, step in enumerate(LITE_STEPS, start=1):
+        w.text(f"Lite {i}", step)
     w.section("Sharing with people without Python")
-    w.text("scalesheet share", "Run: scalesheet share Scalesheet.xlsx -o Shared.xlsx. The copy has every function "
-                               "call replaced by its value and keeps native formulas live, so it works in Excel, "
-                               "LibreOffice and Google Sheets with no #NAME? errors.")
+    w.text("scalesheet share", "Run: scalesheet share Scalesheet.xlsx -o Shared.xlsx. In the copy every function "
+                               "call becomes a native formula (Excel, LibreOffice, Google Sheets; no Python): "
+                               "live where the arithmetic is simple (ROI, payback, break-even, Chinchilla tokens), "
+                               "else the value at share time, shown only while the inputs it depends on are "
+                               "unchanged. Change one of those and the cell reads '#frozen: ...': open the "
+                               "original with the functions, or run scalesheet recalc, for the new figure.")
     w.section("Colour legend")
     legend = [("Input", "Change these: your assumptions (orange, unlocked).", style_input),
               ("Calculation", "Formulas: workings.", lambda c: style_calc(c)),

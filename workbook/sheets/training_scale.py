@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment
 
 from udfs.core import catalog
 
-from ..layout import (CHECKPOINTING_CHOICES, choice_validation, BIG, COUNT, GIB, HEADER_FILL, HEADER_FONT, MONEY, MONEY4, RATIO, Writer, list_validation,
+from ..layout import (catalog_row, cell_on, CHECKPOINTING_CHOICES, choice_validation, BIG, COUNT, GIB, HEADER_FILL, HEADER_FONT, MONEY, MONEY4, RATIO, Writer, list_validation,
                       number_validation, style_calc, style_input, validate)
 
 TITLES = ["Training scale"]
@@ -74,20 +74,22 @@ def build(wb) -> None:
         c.alignment = Alignment(wrap_text=True, vertical="center")
     w.ws.row_dimensions[hdr].height = 58
     w.row += 1
+    g = catalog_row(wb, "gpu", "ts_gpu")
     for scale, p, proxy, samples, hours, _mm, _act, total, cost, infer in SCALES:
         r = w.row
+        m = catalog_row(wb, "model", cell_on(w.title, f"C{r}"))
         cells = [
             (scale, None), (p, "seed"), (proxy, "input"),
-            (f"=LLM_PARAMS(C{r})", COUNT), (samples, "seed"), (f"=E{r}*ts_seq_len", BIG),
+            (f"=LLM_PARAMS({m})", COUNT), (samples, "seed"), (f"=E{r}*ts_seq_len", BIG),
             (f"=LLM_CHINCHILLA_TOKENS(D{r})", BIG),
-            (f"=LLM_TRAIN_GPU_HOURS(C{r},G{r},ts_gpu,ts_precision,ts_mfu,ts_seq_len)", COUNT),
-            (f"=LLM_TRAIN_GPU_HOURS(C{r},F{r},ts_gpu,ts_precision,ts_mfu,ts_seq_len)", "#,##0.0"),
+            (f"=LLM_TRAIN_GPU_HOURS({m},G{r},{g},ts_precision,ts_mfu,ts_seq_len)", COUNT),
+            (f"=LLM_TRAIN_GPU_HOURS({m},F{r},{g},ts_precision,ts_mfu,ts_seq_len)", "#,##0.0"),
             (hours, "seed"), (f"=J{r}/I{r}", RATIO),
-            (f"=LLM_TRAIN_VRAM_GIB(C{r},ts_precision,ts_seq_len,ts_micro_batch,ts_gpus,ts_zero,ts_ckpt)", GIB),
+            (f"=LLM_TRAIN_VRAM_GIB({m},ts_precision,ts_seq_len,ts_micro_batch,ts_gpus,ts_zero,ts_ckpt)", GIB),
             (total, "seed"),
-            (f"=LLM_TRAIN_COST(C{r},G{r},ts_gpu,ts_price,ts_precision,ts_mfu,ts_seq_len)", MONEY),
+            (f"=LLM_TRAIN_COST({m},G{r},{g},ts_price,ts_precision,ts_mfu,ts_seq_len)", MONEY),
             (cost, "seed"),
-            (f"=LLM_COST_PER_MTOK(C{r},ts_gpu,ts_price,ts_precision,ts_serve_context,ts_serve_batch)", MONEY4),
+            (f"=LLM_COST_PER_MTOK({m},{g},ts_price,ts_precision,ts_serve_context,ts_serve_batch)", MONEY4),
             (infer, "seed"),
         ]
         for j, (value, kind) in enumerate(cells, start=1):
