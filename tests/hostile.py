@@ -182,8 +182,8 @@ def straße_sheets(folder):
 
 def non_ascii_and_brackets_sheet(folder):
     return book(os.path.join(folder, "in.xlsx"), [
-        ("Données [2024] é", sheet({1: [c("A1", value=4), c("B1", "PLAN_ROI(A1,1)")]})),
-        ("Sheet2", sheet({1: [c("A1", "PLAN_ROI('Données [2024] é'!A1,2)")]}))])
+        ("Données (2024) é!,;", sheet({1: [c("A1", value=4), c("B1", "PLAN_ROI(A1,1)")]})),
+        ("Sheet2", sheet({1: [c("A1", "PLAN_ROI('Données (2024) é!,;'!A1,2)")]}))])
 
 
 def last_row_sum(folder):

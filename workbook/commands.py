@@ -152,7 +152,8 @@ def _refuse_unresolved(pkg, ev, src: str, udf_only: bool) -> None:
                                        "nothing was written")
     bad = sorted((ev.circular | ev.uncomputed) & ev.udf_cells)
     if bad:
-        kind = "is part of a circular reference" if bad[0] in ev.circular else "could not be computed"
+        kind = ("is part of a circular reference" if bad[0] in ev.circular else
+                "could not be computed" + (" (the workbook has circular references)" if ev.circular else ""))
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise ScalesheetError("input", f"{safeio.printable(_where(pkg, bad[0]), 80)} calls the functions but {kind}"
                                        f"{more}; nothing was written")
@@ -178,8 +179,8 @@ def _validated(data: bytes, freeze: bool):
 def share(src: str, dst: str, force: bool) -> int:
     from . import xlsxpatch
 
-    macros = _check_output_name(src, dst)
     safeio.check_output(dst, force)
+    macros = _check_output_name(src, dst)
     pkg, ev = _load(src)
     _refuse_unresolved(pkg, ev, src, udf_only=True)
     edits, name_edits = _share_plan(pkg, ev)
@@ -204,8 +205,8 @@ def recalc(src: str, dst: str | None, force: bool) -> int:
     from . import engine, xlsxpatch
 
     if dst:
-        macros = _check_output_name(src, dst)
         safeio.check_output(dst, force)
+        macros = _check_output_name(src, dst)
     pkg, ev = _load(src)
     computed = ev.formula_cells - ev.circular - ev.uncomputed
     errors = {k: ev.values.get(k) for k in computed if engine.is_error(ev.values.get(k))}

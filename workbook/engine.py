@@ -109,10 +109,10 @@ class Translator:
 
     def sheet_ref(self, name: str) -> tuple[str | None, bool]:
         """('SXi' alias or None, external) for a sheet reference's text."""
-        if "[" in name:
-            return None, True
         i = self.sheet_by_key.get(excel_upper(name))
-        return (f"SX{i}", False) if i is not None else (None, False)
+        if i is not None:                 # a sheet of this workbook, whatever its characters
+            return f"SX{i}", False
+        return None, "[" in name          # [1]Sheet1, C:\\x\\[a.xlsx]Sheet1: another workbook
 
     def name_key(self, ident: str, sheet: int | None) -> tuple[str, int | None] | None:
         key = excel_upper(ident)
@@ -206,7 +206,13 @@ class _Sheet:
         self.max_row, self.max_column = max(self.max_row, cell.row), max(self.max_column, cell.column)
         self._sorted = None
 
-    def iter_rows(self, min_row=None, max_row=None, min_col=None, max_col=None, values_only=False):
+    def iter_rows(self, *bounds):
+        """With no bounds (``formulas`` pushing a sheet): the formula cells only; value cells are compiled
+        when a formula refers to them. With bounds (a referenced range): the stored cells inside it."""
+        if not bounds:
+            yield from ((c,) for row in self._rows.values() for c in row.values() if c.data_type == "f")
+            return
+        min_row, max_row, min_col, max_col = bounds
         if self._sorted is None:
             self._sorted = (sorted(self._rows), {r: sorted(c) for r, c in self._rows.items()})
         rows, cols = self._sorted

@@ -34,7 +34,8 @@ MAX_ENTRIES = 10_000                   # parts in the zip; Excel writes ~20 + 2 
 MAX_UNCOMPRESSED_BYTES = 500 * 2**20   # all parts unpacked: the memory we are willing to hold
 MAX_PART_BYTES = 200 * 2**20           # one unpacked XML part: regex scans and parsing stay ~seconds
 MAX_RATIO = 200                        # compression ratio of a part > 1 MiB; XML compresses ~10-30:1, bombs 1000:1
-MAX_CELLS = 1_000_000                  # stored cells, all sheets: evaluation costs ~20 us per value cell
+MAX_CELLS = 250_000                    # stored cells, all sheets: reading, evaluating and rewriting cost ~50 us
+                                       # per cell here, so the largest workbook takes ~15 s, not minutes
 MAX_FORMULA_CELLS = 50_000             # formula cells: compiling one costs ~0.5-1 ms in `formulas` (~50 s here)
 MAX_ARRAY_FORMULA_CELLS = 100_000      # cells one array (Ctrl+Shift+Enter) formula may span
 MAX_EVALUATION_SECONDS = 45            # wall time for evaluation, so a command ends within a minute

@@ -57,6 +57,7 @@ PHONETIC = _element(rb"rPh")
 SHEET_DATA = _element(rb"sheetData")
 DEFINED_NAME = _element(rb"definedName")
 ATTR = re.compile(rb"""\s(?P<k>[\w:.\-]+)\s*=\s*(?P<q>["'])(?P<v>.*?)(?P=q)""", re.S)
+_CELL_START = re.compile(rb"<(?:[\w.\-]+:)?c[\s/>]")
 COMMENT = re.compile(rb"<!--.*?-->", re.S)
 CDATA = re.compile(rb"<!\[CDATA\[(?P<text>.*?)\]\]>", re.S)
 REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -230,6 +231,8 @@ class Package:
         self.external_parts = [t for t, typ, mode in target.values() if typ.endswith("/externalLink")]
         self.strings = self._shared_strings(target)
         self.sheets: list[Sheet] = []
+        from .safeio import MAX_CELLS
+        stored = 0
         for s in wb.iter(f"{{{NS_MAIN}}}sheet"):
             name = s.get("name") or ""
             t, typ, mode = target.get(s.get(f"{{{NS_REL}}}id"), ("", "", None))
@@ -240,6 +243,9 @@ class Package:
                     raise ScalesheetError(label, f"sheet {name!r} is listed in xl/workbook.xml but its part "
                                                  f"{path} is missing from the file")
                 sheet.xml = _normalise_sheet(self.zip.read(path))
+                stored += len(_CELL_START.findall(sheet.xml))
+                if stored > MAX_CELLS:
+                    raise ScalesheetError(label, f"the workbook holds more than {MAX_CELLS:,} cells (the limit)")
                 self._read_cells(sheet)
             self.sheets.append(sheet)
         self.names: list[Name] = []
