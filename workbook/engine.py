@@ -45,6 +45,10 @@ UDF_FAMILY = re.compile(r"^(LLM|GPU|PLAN)_[A-Z0-9_]+$")   # our naming: an unkno
 UDF_CALL = re.compile(r"(?<![A-Za-z0-9_])(?:_xldudf_|_xludf\.|(?:[A-Za-z_][\w]*\.)+)?(" + "|".join(UDF_NAMES)
                       + r")\s*\(", re.IGNORECASE)
 BOOK_KEY = "BOOK.XLSX"
+# Functions that fetch from outside the workbook: a formula calling one keeps its cached value, never runs.
+EXTERNAL_FUNCTIONS = frozenset({"WEBSERVICE", "_XLFN.WEBSERVICE", "RTD", "CALL", "REGISTER.ID", "SQL.REQUEST",
+                                "FILTERXML", "_XLFN.FILTERXML", "IMAGE", "_XLFN.IMAGE", "STOCKHISTORY",
+                                "_XLFN.STOCKHISTORY"})
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,8 @@ class Translator:
             if kind == "ident":
                 if nxt == "(":
                     name, prefixed = _function_name(tok)
+                    if tok.upper() in EXTERNAL_FUNCTIONS:
+                        tr.external = True
                     if name in UDF_SET:
                         tr.udf = True
                         out.append(name)
