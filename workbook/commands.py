@@ -67,7 +67,7 @@ def _load(src: str):
         raise ScalesheetError("input", f"{src} holds {formulas:,} formulas; the limit is "
                                        f"{safeio.MAX_FORMULA_CELLS:,}")
     try:
-        ev = engine.evaluate(pkg)
+        ev = engine.evaluate(pkg, safeio.MAX_EVALUATION_SECONDS)
     except ScalesheetError:
         raise
     except MemoryError:

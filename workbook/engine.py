@@ -355,7 +355,7 @@ def prepare(pkg: Package) -> tuple[Evaluation, _Book]:
                     fs.array_formulae[ref] = c.fattrs.get("ref", ref)
             elif ref in covered:
                 continue
-            elif c.value is not None:
+            elif c.value is not None:      # an empty (styled) cell is no cell to the engine
                 fs.add(_value_cell(row, col, c.value))
         sheets.append(fs)
     return ev, _Book(sheets, names)
@@ -485,13 +485,14 @@ class _deadline:
 
     def __init__(self, seconds):
         self.seconds = seconds
-        self.armed = False
+        self.armed = self.fired = False
 
     def _fire(self, *_):
+        self.fired = True
         raise _Timeout()
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        if self.seconds and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             self.old = signal.signal(signal.SIGALRM, self._fire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
             self.armed = True
@@ -510,8 +511,9 @@ _KEY = re.compile(r"^'\[(?i:book\.xlsx)\]SX(?P<i>\d+)'!(?P<a>[A-Z]+[0-9]+)(?::(?
 _NAME_KEY = re.compile(r"^(?:'\[(?i:book\.xlsx)\]'!)?(_SSN_\d+)$")
 
 
-def evaluate(pkg: Package) -> Evaluation:
-    """Evaluate every formula of the package (see the module's docstring)."""
+def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
+    """Evaluate every formula of the package (see the module's docstring); stop with a ScalesheetError after
+    ``seconds`` of wall time (None: no limit)."""
     import formulas
     import formulas.excel as fx
     import schedula as sh
@@ -526,8 +528,9 @@ def evaluate(pkg: Package) -> Evaluation:
                 raise LookupError("only the input workbook is read")  # formulas turns this into #REF!
             return super().add_book(book, context, data_only)
 
+    deadline = _deadline(seconds)
     try:
-        with warnings.catch_warnings(), _quiet(), _deadline(limits.MAX_EVALUATION_SECONDS):
+        with warnings.catch_warnings(), _quiet(), deadline:
             warnings.simplefilter("ignore")
             model = Model()
             sh.get_nested_dicts(model.books, BOOK_KEY)[fx.BOOK] = book
@@ -537,10 +540,12 @@ def evaluate(pkg: Package) -> Evaluation:
             solution = model.calculate()
             ev.circular = _circular_cells(model)
     except _Timeout:
-        raise ScalesheetError("input", f"evaluating the workbook took longer than {limits.MAX_EVALUATION_SECONDS} s "
-                                       "(the limit); it is too large or too slow for share/recalc")
+        deadline.fired = True
     except RecursionError:
         raise ScalesheetError("input", "the workbook's formulas nest too deeply to evaluate")
+    if deadline.fired:   # raised inside the engine, which may have caught it and gone on: never use a partial result
+        raise ScalesheetError("input", f"evaluating the workbook took longer than {seconds:g} s (the limit); it "
+                                       "is too large or too slow for share/recalc")
 
     arrays = {}
     for key, value in solution.items():
