@@ -308,6 +308,12 @@ def webservice(folder):
             c("B1", 'PLAN_ROI(LEN(A1),1)'), c("C1", 'INDIRECT("[secret.xlsx]Sheet1!A1")')]}))])
 
 
+def statistics_functions(folder):
+    """Functions whose implementation imports scipy lazily: the same answers as an eager import."""
+    return book(os.path.join(folder, "in.xlsx"), [("Sheet1", sheet({
+        1: [c("A1", "_xlfn.NORM.S.INV(0.975)"), c("B1", "PLAN_ROI(A1,1)"), c("C1", "KURT(1,2,3,4,9)")]}))])
+
+
 def not_a_zip(folder):
     path = os.path.join(folder, "in.xlsx")
     open(path, "wb").write(b"hello")
@@ -334,4 +340,4 @@ CASES = {f.__name__: f for f in [
     last_row_sum, array_formula, shared_formula, defined_name_calls, prefixed_xml, cells_without_r,
     prefixed_calls, unknown_function, huge_used_range, last_row_cell, circular, missing_sheet_part,
     bad_crc_media, xlsm_with_vba, terminal_escapes, long_name, many_cells, duplicate_cells,
-    sheet_named_like_a_cell, webservice, not_a_zip, directory_input]}
+    sheet_named_like_a_cell, webservice, statistics_functions, not_a_zip, directory_input]}

@@ -59,6 +59,8 @@ EXPECT = {
     "duplicate_cells": ("ok", {("Sheet1", "A1"): ROI(2, 1)}),
     "sheet_named_like_a_cell": ("ok", {("Sheet3", "A1"): ROI(7, 1)}),
     "webservice": ("ok", {("Sheet1", "A1"): "cached", ("Sheet1", "B1"): ROI(6, 1)}),
+    "statistics_functions": ("ok", {("Sheet1", "A1"): 1.959963984540054, ("Sheet1", "B1"): ROI(1.959963984540054, 1),
+                                    ("Sheet1", "C1"): 2.6750983101285986}),
     "not_a_zip": ("refuse:not an .xlsx", {}),
     "directory_input": ("refuse:directory", {}),
 }
