@@ -54,6 +54,8 @@ FORMULA = _element(rb"f")
 VALUE = _element(rb"v")
 TEXT = _element(rb"t")
 PHONETIC = _element(rb"rPh")
+INLINE = _element(rb"is")
+SHARED_ITEM = _element(rb"si")
 SHEET_DATA = _element(rb"sheetData")
 DEFINED_NAME = _element(rb"definedName")
 ATTR = re.compile(rb"""\s(?P<k>[\w:.\-]+)\s*=\s*(?P<q>["'])(?P<v>.*?)(?P=q)""", re.S)
@@ -189,7 +191,7 @@ def _normalise_sheet(xml: bytes) -> bytes:
 
 def _cell_value(t: bytes | None, body: bytes, strings: list[str]):
     if t == b"inlineStr":
-        is_ = _element(rb"is").search(body)
+        is_ = INLINE.search(body)
         inner = PHONETIC.sub(b"", is_.group("body") or b"") if is_ else b""
         return "".join(decode_text(m.group("body") or b"") for m in TEXT.finditer(inner))
     v = VALUE.search(body)
@@ -262,7 +264,7 @@ class Package:
             return []
         xml = self.zip.read(part)
         out = []
-        for si in _element(rb"si").finditer(xml):
+        for si in SHARED_ITEM.finditer(xml):
             inner = PHONETIC.sub(b"", si.group("body") or b"")
             out.append("".join(decode_text(m.group("body") or b"") for m in TEXT.finditer(inner)))
         return out
