@@ -237,3 +237,18 @@ def test_recalc_prints_no_terminal_escapes(tmp_path, capsys):
     rc, out, err, _ = _run(["recalc", src], capsys)
     assert rc == 0 and "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "\\x1b" in out
+
+
+def test_evaluation_past_its_cpu_limit_is_refused_and_leaves_no_timer(tmp_path):
+    from udfs.core.errors import ScalesheetError
+
+    src = hostile.last_row_sum(str(tmp_path))
+    pkg = xlsxpatch.Package(open(src, "rb").read())
+    engine.register_udfs()
+    with pytest.raises(ScalesheetError, match="CPU time"):
+        engine.evaluate(pkg, 0.3)
+    t = time.process_time()
+    while time.process_time() - t < 0.3:    # a stray SIGPROF would kill the process here
+        pass
+    ev = engine.evaluate(xlsxpatch.Package(open(src, "rb").read()))   # and the engine still works
+    assert ev.values[(0, "B1")] == pytest.approx(ROI(1000, 100))

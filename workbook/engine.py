@@ -524,27 +524,36 @@ class _Timeout(Exception):
 
 
 class _deadline:
-    """Stop an evaluation that runs past ``seconds`` (SIGALRM; only in the main thread)."""
+    """Stop an evaluation that uses more than ``seconds`` of CPU time (SIGPROF, so a busy machine does not
+    count against the workbook; only in the main thread). The signal repeats every 50 ms until the block
+    ends, because the engine catches exceptions raised inside a formula and goes on with the next one."""
 
     def __init__(self, seconds):
         self.seconds = seconds
-        self.armed = self.fired = False
+        self.armed = self.fired = self.active = False
 
-    def _fire(self, *_):
+    def _fire(self, signum, frame):
+        if not self.active:
+            return
         self.fired = True
-        raise _Timeout()
+        # Raise only inside the engine's code, never in this module's own (so leaving the block and
+        # disarming the timer cannot be interrupted); the next signal, 50 ms on, lands in the engine again.
+        if frame is None or frame.f_globals.get("__name__") != __name__:
+            raise _Timeout()
 
     def __enter__(self):
         if self.seconds and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-            self.old = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-            self.armed = True
+            self.old = signal.signal(signal.SIGPROF, self._fire)
+            self.active = self.armed = True
+            signal.setitimer(signal.ITIMER_PROF, self.seconds, 0.05)
         return self
 
     def __exit__(self, *exc):
+        self.active = False
         if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, self.old)
+            self.armed = False
         return False
 
 
@@ -556,7 +565,7 @@ _NAME_KEY = re.compile(r"^(?:'\[(?i:book\.xlsx)\]'!)?(_SSN_\d+)$")
 
 def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
     """Evaluate every formula of the package (see the module's docstring); stop with a ScalesheetError after
-    ``seconds`` of wall time (None: no limit)."""
+    ``seconds`` of CPU time (None: no limit)."""
     import formulas
     import formulas.excel as fx
     import schedula as sh
@@ -587,7 +596,7 @@ def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
     except RecursionError:
         raise ScalesheetError("input", "the workbook's formulas nest too deeply to evaluate")
     if deadline.fired:   # raised inside the engine, which may have caught it and gone on: never use a partial result
-        raise ScalesheetError("input", f"evaluating the workbook took longer than {seconds:g} s (the limit); it "
+        raise ScalesheetError("input", f"evaluating the workbook took more than {seconds:g} s of CPU time (the limit); it "
                                        "is too large or too slow for share/recalc")
 
     arrays = {}
