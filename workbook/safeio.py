@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tempfile
 import zipfile
@@ -41,6 +42,7 @@ MAX_ARRAY_FORMULA_CELLS = 100_000      # cells one array (Ctrl+Shift+Enter) form
 MAX_EVALUATION_SECONDS = 40            # CPU time for evaluation (the template needs ~4 s), so a command ends
                                        # within a minute on an idle machine and a busy one refuses nothing more
 MAX_PRINTED_CHARS = 200                # one value echoed on the terminal
+_CELL_START = re.compile(rb"<(?:[\w.\-]+:)?c[\s/>]")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 
@@ -102,9 +104,16 @@ def check_xlsx_bytes(data: bytes, path: str, argument: str = "input") -> None:
         names = {i.filename for i in infos}
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             raise ScalesheetError(argument, f"{path} is a zip but not an Excel workbook (no xl/workbook.xml)")
+        parts = {}
+        cells = 0
         for i in infos:
-            part = zf.read(i)  # checks the CRC of every part, media included
-            if i.filename.endswith(XML_SUFFIXES):
+            parts[i.filename] = part = zf.read(i)  # checks the CRC of every part, media included
+            if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
+                cells += len(_CELL_START.findall(part))   # counted before any parsing: refusing is cheap
+                if cells > MAX_CELLS:
+                    raise ScalesheetError(argument, f"{path} holds more than {MAX_CELLS:,} cells (the limit)")
+        for name, part in parts.items():
+            if name.endswith(XML_SUFFIXES):
                 SafeET.fromstring(part)
     except ScalesheetError:
         raise
