@@ -25,6 +25,7 @@ VALID = {
     "gpu": ["h100-sxm", "rtx-4090", "A100-SXM-80GB", "mi300x", "l40s"],
     "precision": ["int4", "bf16", "fp8", "q4_k_m", 4.5],
     "kv_precision": ["fp16", "fp8", "int8", "q8_0", 8],
+    "state_precision": ["fp32", "fp16", "bf16", "fp8", 16],
     "context": [4096, 0, 1024, 32768, 8192.0],
     "batch": [1, 8, 2, 32, 4],
     "gpus": [1, 2, 8, 4, 1],
@@ -53,19 +54,54 @@ VALID = {
     "required_gib": [119.6, 10, 0, 500, 70.5],  # LLM_CHEAPEST_GPU (udfs.planning, beyond the contract)
     "price_field": ["price_usd", "cloud_usd_per_hour", "PRICE_USD", "price_usd", "cloud_usd_per_hour"],
 }
+# Buy, rent or API (udfs economics functions): five valid values per argument.
+VALID.update({
+    "utilisation": [0.6, 0, 1, 0.25, 0.9],
+    "pue": [1.58, 1, 1.2, 2, 1.1],
+    "colo_per_kw_month": [163.44, 0, 100, 250, 50],
+    "maintenance_share": [0.1, 0, 0.3, 1, 0.05],
+    "server_share": [0.32, 0, 1, 0.1, 2],
+    "life_years": [5, 3, 6, 10, 4],
+    "staff_per_gpu_month": [0, 100, 1000, 50, 10],
+    "part": ["total", "energy", "Depreciation", "capex", "staff"],
+    "rent_price_per_hour": [30, 3.49, 10, 100, 50],
+    "input_tokens": [1000, 1, 4096, 128, 2048],
+    "tokens_per_day": [50e6, 0, 1e9, 1e7, 2e8],
+    "growth_per_month": [0.08, 0, -0.05, 0.2, 0.01],
+    "peak_to_average": [2, 1, 3, 1.5, 5],
+    "horizon_months": [36, 1, 12, 60, 24],
+    "replica_tokps": [3000, 500, 10000, 1500.5, 20000],
+    "gpus_per_replica": [2, 1, 4, 8, 1],
+    "reserve_replicas": [1, 0, 2, 1, 0],
+    "capex_per_gpu": [39600, 0, 10000, 50000, 20000],
+    "fixed_per_gpu_month": [800, 0, 2500, 100, 1000],
+    "energy_full_per_gpu_month": [150, 0, 300, 50, 100],
+    "burst_cost_per_mtok": [0.7, 0, 2.5, 10, 0.1],
+    "discount_rate": [0.1, 0, 0.05, 0.2, -0.02],
+    "residual_share": [0, 0.5, 1, 0.2, 0],
+    "base_replicas": [2, 0, 1, 5, 3],
+    "result": ["replicas", "pv", "PV", "replicas", "pv"],
+    "api": ["gpt-4o", "deepseek-chat", "CLAUDE-SONNET-4.5", "llama-3.3-70b-wandb", "gpt-4o-mini"],
+    "side": ["input", "output", "Output", "input", "output"],
+})
 TEXT_RESULTS = {"GPU_SPEC", "LLM_CHEAPEST_GPU"}
-CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd"}
+CHOICES = {"checkpointing": "none, selective, full", "price_field": "price_usd", "part": "use", "result": "replicas or pv",
+           "side": "input or output", "api": "gpt-4o"}
 TRAIN_PRECISIONS = ["bf16", "fp16", "fp32", "BF16", 16]
 
-EXCEL_ERRORS = ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]
+EXCEL_ERRORS = ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#FIELD!"]
+SPILL_CODE, CALC_CODE = -2146826243, -2146826238  # what xlwings classic passes for #SPILL! and #CALC!
 NON_FINITE = [float("nan"), float("inf"), float("-inf"), 1e308]
 NEAR_MISSES = {"model": "llama-3-8", "gpu": "h100-sxn", "precision": "bf61", "kv_precision": "fp61",
-               "field": "memory_gi"}
+               "state_precision": "fp61", "field": "memory_gi"}
 ZERO_BAD = {"batch", "gpus", "seq_len", "micro_batch", "tensor_parallel", "pipeline_parallel", "prompt_tokens",
-            "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years"}
+            "params", "mfu", "cost", "monthly_net_gain", "cloud_price_per_hour", "lifetime_years",
+            "pue", "life_years", "replica_tokps", "rent_price_per_hour", "gpus_per_replica", "horizon_months",
+            "peak_to_average", "input_tokens"}
 WHOLE = {"context", "batch", "gpus", "seq_len", "micro_batch", "zero_stage", "tensor_parallel",
-         "pipeline_parallel", "prompt_tokens", "output_tokens"}
-NAMES = {"model", "gpu", "precision", "kv_precision"}
+         "pipeline_parallel", "prompt_tokens", "output_tokens", "input_tokens", "horizon_months", "gpus_per_replica",
+         "reserve_replicas", "base_replicas"}
+NAMES = {"model", "gpu", "precision", "kv_precision", "state_precision"}
 
 
 def signature(name):
@@ -88,6 +124,7 @@ def required(name, arg):
 def bad_values(name, arg):
     """The bad inputs for one argument of one function: (value, what the message must contain)."""
     out = [(e, "holds the error " + e) for e in EXCEL_ERRORS]
+    out += [(SPILL_CODE, "holds the error #SPILL!"), (CALC_CODE, "holds the error #CALC!")]  # as COM codes
     if arg != "checkpointing":  # TRUE/FALSE mean full/none there
         out += [(True, ""), (False, "")]
     out += [(x, "") for x in NON_FINITE] + [("some text", "")]
@@ -95,9 +132,9 @@ def bad_values(name, arg):
         out += [(None, "blank"), ("", "blank"), ("   ", "blank")]
     if arg in NAMES or arg == "field":
         out += [(NEAR_MISSES[arg], "did you mean"), (7 if arg in ("model", "gpu", "field") else 0, "")]
-    if arg in ("precision", "kv_precision"):
+    if arg in ("precision", "kv_precision", "state_precision"):
         out += [(-1, ""), (65, "")]
-    if arg == "kv_precision":
+    if arg in ("kv_precision", "state_precision"):
         out += [("q4_k_m", "KV-cache")]
     if arg == "precision" and name in TRAINING:
         out += [("int4", "training format")]
@@ -315,3 +352,85 @@ def test_numpy_and_python_number_types_agree():
     column = [[4096.0]] * 100 + [[True]] + [["4096"]]  # a bool or a numeral text late in a long column
     out = udfs.LLM_KV_CACHE_GIB("llama-3-8b", column, 8)
     assert out[0][0] == ref and out[100][0].startswith("#context:") and out[101][0].startswith("#context:")
+
+
+# ------------------------------------------------------------------ what Excel passes: errors, Lite, memo
+from udfs import adapter  # noqa: E402
+
+COM_ERRORS = {adapter.COM_ERROR_BASE + code: text for code, text in adapter.XL_ERRORS.items()}
+
+
+@pytest.mark.parametrize("code,text", sorted(COM_ERRORS.items()))
+def test_com_error_codes_are_errors_naming_the_argument(code, text):
+    """xlwings classic passes #SPILL!, #CALC!, ... as the COM code (a negative int), never as a number."""
+    for shaped in (code, [[code]], [[1.0], [code]]):
+        out = udfs.PLAN_ROI(shaped, 100)
+        got = out[-1][0] if isinstance(out, list) else out
+        assert got == f"#gain: the input cell holds the error {text}", got
+    assert udfs.LLM_INFER_VRAM_GIB([[code]]) == f"#model: the input cell holds the error {text}"
+    assert udfs.LLM_INFER_VRAM_GIB("llama-3-8b", [[code]]).startswith("#precision:")
+    column = udfs.LLM_KV_CACHE_GIB("llama-3-8b", [[4096.0], [code]], 8)
+    assert column[0][0] == udfs.LLM_KV_CACHE_GIB("llama-3-8b", 4096, 8) and column[1][0].startswith("#context:")
+
+
+def test_an_unlisted_com_error_code_is_still_an_error():
+    busy = adapter.COM_ERROR_BASE + 2051  # e.g. #BUSY!, which has no VBA constant
+    assert udfs.PLAN_ROI([[busy]], 100).startswith("#gain: the input cell holds the error #ERROR(2051)")
+    assert udfs.PLAN_ROI([[-2146826243.0]], 100) != udfs.PLAN_ROI([[-2146826243]], 100)  # a float is a number
+
+
+def test_text_results_fit_a_cell():
+    long_name = "x" * 32767  # Excel's longest cell text
+    for out in (udfs.LLM_PARAMS(long_name), udfs.LLM_PARAMS([[long_name]]), udfs.LLM_PARAMS([[long_name], ["gpt2"]])[0][0]):
+        assert out.startswith("#model: 'xxx") and len(out) <= adapter.MAX_ERROR_TEXT < 32767
+    assert len(adapter.cell_text("a" * 40000)) == 32767
+
+
+def test_lite_zero_is_a_value_not_a_blank():
+    """xlwings Lite may pass a blank cell as 0. A context of 0 is a real context (weights only), so it is
+    computed; a batch or GPU count of 0 is refused with a hint, never silently read as the default."""
+    assert udfs.LLM_INFER_VRAM_GIB("llama-3-8b", "bf16", 0, 1) < udfs.LLM_INFER_VRAM_GIB("llama-3-8b", "bf16", None, 1)
+    for out in (udfs.LLM_INFER_VRAM_GIB("llama-3-8b", "bf16", 4096, 0),
+                udfs.LLM_INFER_VRAM_GIB("llama-3-8b", "bf16", 4096, [[0.0]])):
+        assert out.startswith("#batch: 0 is too small") and "xlwings Lite" in out
+    assert "xlwings Lite" in udfs.LLM_DECODE_TOKPS("llama-3-8b", "h100-sxm", "bf16", 4096, 1, 0)
+    assert "xlwings Lite" in udfs.LLM_INFER_VRAM_GIB("llama-3-8b", 0)
+    assert "xlwings Lite" not in udfs.LLM_KV_CACHE_GIB("llama-3-8b", 4096, -1)  # not a blank: no hint
+    assert "xlwings Lite" not in udfs.PLAN_ROI(1, 0)  # a required argument: 0 is not a blank there
+
+
+def test_single_cells_are_remembered_as_excel_passes_them(monkeypatch):
+    adapter.clear_caches()
+    calls = []
+    original = adapter._scalar
+    monkeypatch.setattr(adapter, "_scalar", lambda *a: calls.append(a) or original(*a))
+    first = udfs.LLM_DECODE_TOKPS([["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[4.0]])
+    again = udfs.LLM_DECODE_TOKPS([["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[4.0]])
+    assert first == again and len(calls) == 1
+    udfs.LLM_DECODE_TOKPS([["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[True]])  # TRUE is not 1
+    assert len(calls) == 2
+
+
+def test_the_garbage_collector_is_restored():
+    import gc
+    column = [[4096.0]] * 1000
+    assert gc.isenabled()
+    udfs.LLM_KV_CACHE_GIB("llama-3-8b", column, 8)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        udfs.LLM_KV_CACHE_GIB("llama-3-8b", column, 8)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_args_built_inline_are_remembered_too():
+    from udfs.core import validate as V
+    a = adapter.Arg("context", "number", adapter.REQUIRED, V.CONTEXT)
+    assert a is adapter.Arg("context", "number", adapter.REQUIRED, V.CONTEXT)
+    assert adapter.Arg("x", "choice", True) is not adapter.Arg("x", "choice", 1)
+    udfs.LLM_KV_CACHE_GIB("llama-3-8b", [[4096.0]], [[8.0]])
+    before = len(adapter._scalar_memo)
+    udfs.LLM_KV_CACHE_GIB("llama-3-8b", [[4096.0]], [[8.0]])
+    assert len(adapter._scalar_memo) == before

@@ -39,6 +39,8 @@ DOC = {
     "precision": "Weight format: fp32 bf16 fp16 fp8 int8 int4 nf4 int2, GGUF q8_0 q6_k q5_k_m q4_k_m q4_0 "
                  "q3_k_m q2_k, or bits per weight (4.5). Scales included. Blank = bf16.",
     "kv_precision": "KV-cache element format: fp16 bf16 fp8 int8 fp32 q8_0 q4_0 or bits. Blank = fp16.",
+    "state_precision": "Element format of the recurrent state of Mamba/linear-attention layers: fp32 fp16 bf16 "
+                       "fp8 or bits. Blank = fp32 (engines keep SSM state in fp32).",
     "context": "Tokens in the context window per sequence (prompt + generated), >= 0. Blank = 4096 tokens.",
     "batch": "Concurrent sequences, whole number >= 1. Blank = 1.",
     "gpus": "Number of GPUs the model is split over (tensor parallel), whole number >= 1. Blank = 1.",
@@ -56,8 +58,8 @@ DOC = {
     "params": "Model parameters (count, e.g. 7E9), > 0.",
     "price_per_gpu_hour": "Price of one GPU for one hour (currency per GPU-hour), >= 0.",
     "mfu": "Model FLOPs utilisation, fraction of peak 0-1 (e.g. 0.4). Blank = 0.40 (Llama 3 paper: 38-43% on H100).",
-    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp8_tflops, "
-             "tdp_w, price_usd, cloud_usd_per_hour, source.",
+    "field": "GPU catalog column, e.g. memory_gib (GiB), bandwidth_gb_s (GB/s), bf16_tflops, fp4_tflops, "
+             "interconnect_gb_s (GB/s), generation, tdp_w, price_usd, spot_usd_per_hour, source.",
     "gain": "Total gain over the period (currency), e.g. revenue minus running costs.",
     "cost": "Total cost (investment) over the same period (currency), > 0.",
     "investment": "Up-front investment (currency), >= 0.",
@@ -152,10 +154,19 @@ def LLM_KV_CACHE_GIB(model, context, batch=None, kv_precision=None):
                     [model, context, batch, kv_precision], scale=1 / GIB)
 
 
+@excel(MEM, "model", "batch", "state_precision")
+def LLM_STATE_GIB(model, batch=None, state_precision=None):
+    """Recurrent state in GiB (2^30 bytes) of the Mamba and linear-attention (Gated DeltaNet) layers for
+    batch sequences: SSM state plus the causal-conv window; independent of context; 0 for attention-only
+    models."""
+    return evaluate(api.state_bytes, [MODEL, BATCH, Arg("state_precision", "kv_precision", "fp32")],
+                    [model, batch, state_precision], scale=1 / GIB)
+
+
 @excel(MEM, "model", "precision", "context", "batch", "kv_precision")
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None):
-    """Inference memory in GiB (2^30 bytes): weights + KV cache + activations + 1 GiB runtime overhead, for
-    the whole deployment."""
+    """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (Mamba/linear-attention
+    layers, fp32) + activations + 1 GiB runtime overhead, for the whole deployment."""
     return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
                     [model, precision, context, batch, kv_precision], scale=1 / GIB)
 
@@ -284,8 +295,9 @@ def LLM_COST_PER_MTOK(model, gpu, price_per_gpu_hour, precision=None, context=No
 
 @excel(CATALOG, "gpu", "field")
 def GPU_SPEC(gpu, field):
-    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), tdp_w (W),
-    price_usd (USD), or a text column."""
+    """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), interconnect_gb_s
+    (GB/s, both directions), generation, tdp_w (W), price_usd (USD), cloud_usd_per_hour, spot_usd_per_hour (USD
+    per GPU-hour), or a text column."""
     return evaluate(_gpu_field, [GPU, Arg("field", "choice", parse=_gpu_column)], [gpu, field], kind="any")
 
 
@@ -376,5 +388,244 @@ def LLM_CHEAPEST_GPU(required_gib, gpus=None, price_field=None):
                     [required_gib, gpus, price_field], kind="any")
 
 # The Excel functions (what `from udfs import *` gives, e.g. in xlwings Lite's main.py).
+__all__ = sorted(name for name, obj in list(globals().items()) if name.isupper() and callable(obj)
+                 and str(getattr(obj, "__module__", "")).startswith(__name__))
+
+
+# ------------------------------------------------------------------------ buy, rent or API (economics)
+DOC.update({
+    "power_kw_owned": "IT power of the GPU with its share of the server at full load, kW (e.g. 0.7 kW TDP x 1.82 "
+                      "server factor = 1.274 kW for an H100 in a DGX), >= 0.",
+    "utilisation": "Share of the month the GPU is busy, 0-1 (energy scales with it). Blank = 1.",
+    "pue": "Power usage effectiveness, >= 1 (facility / IT power). Blank = 1.58 (Uptime Institute 2023 average).",
+    "colo_per_kw_month": "Colocation rent per kW of IT power per month (currency). Blank = 163.44 USD (CBRE North "
+                         "America H2 2023, 250-500 kW).",
+    "maintenance_share": "Maintenance contract per year as a share of capex, 0-1. Blank = 0.10 (10-30 % quoted; low "
+                         "end).",
+    "server_share": "Rest of the server per GPU as a share of the GPU price, >= 0. Blank = 0.32 (8 x H100 server "
+                    "quote, Aug 2024).",
+    "life_years": "Useful life for straight-line depreciation in years. Blank = 5 (Amazon, Meta 10-K servers).",
+    "staff_per_gpu_month": "Staff cost per owned GPU per month (currency). Blank = 0.",
+    "energy_price_per_kwh_fin": "Electricity price (currency per kWh). Blank = 0.0895 USD (EIA 2023, Virginia "
+                                "commercial).",
+    "owned_part": "Which cost: total, depreciation, energy, colocation, maintenance, staff or capex (currency). "
+                  "Blank = total (currency per GPU per month; capex is once).",
+    "rent_price_per_hour": "On-demand rental price per GPU-hour (currency), > 0.",
+    "input_tokens": "Prompt (input) tokens per request, whole number >= 1.",
+    "output_tokens_io": "Generated (output) tokens per request, whole number >= 1.",
+    "mtok_side": "blended (all tokens), input (prefill share per 1M input tokens) or output (decode share per 1M "
+                 "output tokens). Blank = blended.",
+    "tokens_per_day": "Demand in tokens per day (input + output), >= 0, in the first month.",
+    "growth_per_month": "Demand growth per month as a fraction (0.08 = 8 %/month), -0.99 to 10.",
+    "peak_to_average": "Peak-to-average ratio of the day's load, >= 1 (linear load-duration curve).",
+    "horizon_months": "Months planned, whole number 1-600.",
+    "replica_tokps": "Tokens/s (input + output) one serving replica sustains at your SLO, > 0.",
+    "gpus_per_replica": "GPUs per serving replica (tensor-parallel group), whole number >= 1.",
+    "reserve_replicas": "Spare replicas kept idle for failures (N+1 = 1), whole number >= 0.",
+    "capex_per_gpu": "Up-front cost per base GPU (currency): GPU + server share for owned, 0 for committed rent.",
+    "fixed_per_gpu_month": "Fixed cost per base GPU per month (currency): colocation + maintenance + staff, or the "
+                           "committed rent.",
+    "energy_full_per_gpu_month": "Energy per base GPU per month at 100 % utilisation (currency); 0 for rent.",
+    "burst_cost_per_mtok": "Cost per 1M tokens of the overflow (cheaper of on-demand rent and the API), >= 0.",
+    "discount_rate": "Annual discount rate (cost of capital) as a fraction, e.g. 0.1.",
+    "residual_share": "Share of the book value recovered at the horizon's end, 0-1. Blank = 0.",
+    "base_replicas": "Most base replicas (owned or committed) before burst takes over; blank = enough for the "
+                     "peak every month.",
+    "mix_result": "replicas (the cheapest base size) or pv (its present cost, currency). Blank = replicas.",
+    "api": "Hosted-API reference name from the API price list, e.g. gpt-4o, claude-sonnet-4.5, deepseek-chat.",
+    "api_side": "input or output: the price per 1M input or output tokens (currency, USD).",
+})
+
+
+def _owned_part(value):
+    key = "total" if value is None else str(value).strip().lower()
+    if key not in api.economics.OWNED_PARTS + ("total", "capex"):
+        raise ScalesheetError("part", f"'{value}' is not allowed; use total, depreciation, energy, colocation, "
+                                      "maintenance, staff or capex")
+    return key
+
+
+def _mtok_part(value):
+    key = "blended" if value is None else str(value).strip().lower()
+    if key not in api.MTOK_PARTS:
+        raise ScalesheetError("side", f"'{value}' is not allowed; use blended, input or output")
+    return key
+
+
+def _fin_default(name):
+    return lambda: api.economics.finance_default(name)
+
+
+def _fin_args():
+    """The owned-cost arguments after power_kw (shared by two functions)."""
+    return [Arg("pue", "number", _fin_default("pue"), api.PUE),
+            Arg("energy_price_per_kwh", "number", _fin_default("energy_usd_per_kwh"), V.ENERGY_PRICE),
+            Arg("colo_per_kw_month", "number", _fin_default("colo_usd_per_kw_month"), V.MONEY),
+            Arg("maintenance_share", "number", _fin_default("maintenance_share_per_year"), api.SHARE),
+            Arg("server_share", "number", _fin_default("server_share_of_gpu_price"),
+                V.Rule("fraction of the GPU price", minimum=0, maximum=100)),
+            Arg("life_years", "number", _fin_default("useful_life_years"), V.YEARS),
+            Arg("staff_per_gpu_month", "number", 0.0, V.MONEY)]
+
+
+_FIN_DOCS = dict(DOC, energy_price_per_kwh=DOC["energy_price_per_kwh_fin"], part=DOC["owned_part"],
+                 power_kw=DOC["power_kw_owned"])
+
+
+def _owned(purchase_price, power_kw, utilisation, pue, energy_price_per_kwh, colo_per_kw_month, maintenance_share,
+           server_share, life_years, staff_per_gpu_month, part):
+    parts = api.owned_monthly_cost(purchase_price, power_kw, utilisation, pue, energy_price_per_kwh,
+                                   colo_per_kw_month, maintenance_share, server_share, life_years, staff_per_gpu_month)
+    out = np.zeros(np.broadcast(*[np.asarray(v) for v in parts.values()], np.asarray(part, dtype=object)).shape)
+    for key in set(np.asarray(part, dtype=object).ravel().tolist()):
+        mask = np.broadcast_to(np.asarray(part, dtype=object) == key, out.shape)
+        out[mask] = np.broadcast_to(parts[key], out.shape)[mask]
+    return out
+
+
+@excel(COST, "purchase_price", "power_kw", "utilisation", "pue", "energy_price_per_kwh", "colo_per_kw_month",
+       "maintenance_share", "server_share", "life_years", "staff_per_gpu_month", "part", docs=_FIN_DOCS)
+def PLAN_OWNED_MONTHLY_COST(purchase_price, power_kw, utilisation=None, pue=None, energy_price_per_kwh=None,
+                            colo_per_kw_month=None, maintenance_share=None, server_share=None, life_years=None,
+                            staff_per_gpu_month=None, part=None):
+    """Monthly cost of one owned GPU with its share of the server (currency per month): straight-line
+    depreciation + energy x utilisation x PUE + colocation per kW + maintenance + staff."""
+    return evaluate(_owned, [Arg("purchase_price", "number", REQUIRED, V.MONEY),
+                             Arg("power_kw", "number", REQUIRED, V.POWER_KW),
+                             Arg("utilisation", "number", 1.0, api.SHARE)] + _fin_args()
+                    + [Arg("part", "choice", "total", parse=_owned_part)],
+                    [purchase_price, power_kw, utilisation, pue, energy_price_per_kwh, colo_per_kw_month,
+                     maintenance_share, server_share, life_years, staff_per_gpu_month, part])
+
+
+@excel(COST, "purchase_price", "power_kw", "rent_price_per_hour", "pue", "energy_price_per_kwh", "colo_per_kw_month",
+       "maintenance_share", "server_share", "life_years", "staff_per_gpu_month", docs=_FIN_DOCS)
+def PLAN_BREAKEVEN_UTILISATION(purchase_price, power_kw, rent_price_per_hour, pue=None, energy_price_per_kwh=None,
+                               colo_per_kw_month=None, maintenance_share=None, server_share=None, life_years=None,
+                               staff_per_gpu_month=None):
+    """Utilisation (fraction 0-1 of the month busy) above which owning a GPU beats renting it on demand for the
+    busy hours: fixed monthly cost / (730 x rent - energy at full use)."""
+    return evaluate(api.breakeven_utilisation,
+                    [Arg("purchase_price", "number", REQUIRED, V.MONEY), Arg("power_kw", "number", REQUIRED, V.POWER_KW),
+                     Arg("rent_price_per_hour", "number", REQUIRED, V.MONEY_POSITIVE)] + _fin_args(),
+                    [purchase_price, power_kw, rent_price_per_hour, pue, energy_price_per_kwh, colo_per_kw_month,
+                     maintenance_share, server_share, life_years, staff_per_gpu_month])
+
+
+_IO_DOCS = dict(DOC, output_tokens=DOC["output_tokens_io"], side=DOC["mtok_side"])
+
+
+def _io(side=None, **kw):
+    return api.cost_per_mtok_io(part=side, **kw)
+
+
+@excel(COST, "model", "gpu", "price_per_gpu_hour", "input_tokens", "output_tokens", "side", "precision", "batch",
+       "gpus", "kv_precision", docs=_IO_DOCS)
+def LLM_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side=None, precision=None,
+                         batch=None, gpus=None, kv_precision=None):
+    """Serving cost per 1M tokens (currency) for requests of input + output tokens, batch at a time: blended,
+    or split into input (prefill time) and output (decode time), comparable with API prices."""
+    return evaluate(_io,
+                    [MODEL, GPU, PRICE, Arg("input_tokens", "number", REQUIRED, V.POSITIVE_TOKENS),
+                     Arg("output_tokens", "number", REQUIRED, V.CONTEXT),
+                     Arg("side", "choice", "blended", parse=_mtok_part), PREC, BATCH, GPUS, KVP],
+                    [model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus,
+                     kv_precision])
+
+
+def _api_name(value):
+    if value is None or not str(value).strip():
+        raise ScalesheetError("api", "is blank; give a name from the API price list, e.g. gpt-4o")
+    api.economics.api_price(value, "input")  # raises with the list of names
+    return str(value).strip()
+
+
+def _api_side(value):
+    if value is None:
+        raise ScalesheetError("side", "is blank; use input or output")
+    key = str(value).strip().lower()
+    if key not in ("input", "output"):
+        raise ScalesheetError("side", f"'{value}' is not allowed; use input or output")
+    return key
+
+
+def _api_prices(api_name, side):
+    out = np.empty(np.broadcast(np.asarray(api_name, dtype=object), np.asarray(side, dtype=object)).shape)
+    names = np.broadcast_to(np.asarray(api_name, dtype=object), out.shape)
+    sides = np.broadcast_to(np.asarray(side, dtype=object), out.shape)
+    for idx in np.ndindex(out.shape):
+        out[idx] = api.economics.api_price(names[idx], sides[idx])
+    return out
+
+
+@excel(CATALOG, "api", "side", docs=dict(DOC, side=DOC["api_side"]))
+def PLAN_API_PRICE(api, side):  # noqa: F811 (the argument's Excel name; the module is used outside)
+    """Hosted-API price per 1M input or output tokens (USD) of a reference model, from the dated, sourced API
+    price list (udfs/core/data/api_prices.csv)."""
+    return evaluate(lambda **kw: _api_prices(kw["api"], kw["side"]),
+                    [Arg("api", "choice", parse=_api_name), Arg("side", "choice", parse=_api_side)], [api, side])
+
+
+def _plan_arg_list():
+    return [Arg("tokens_per_day", "number", REQUIRED, api.TOKENS_PER_DAY),
+            Arg("growth_per_month", "number", REQUIRED, api.GROWTH),
+            Arg("peak_to_average", "number", REQUIRED, api.PEAK),
+            Arg("horizon_months", "number", REQUIRED, api.HORIZON),
+            Arg("replica_tokps", "number", REQUIRED, api.TOKPS),
+            Arg("gpus_per_replica", "number", REQUIRED, V.GPUS),
+            Arg("reserve_replicas", "number", REQUIRED, api.REPLICAS),
+            Arg("capex_per_gpu", "number", REQUIRED, V.MONEY),
+            Arg("fixed_per_gpu_month", "number", REQUIRED, V.MONEY),
+            Arg("energy_full_per_gpu_month", "number", REQUIRED, V.MONEY),
+            Arg("burst_cost_per_mtok", "number", REQUIRED, api.COST_PER_MTOK),
+            Arg("discount_rate", "number", REQUIRED, api.RATE)]
+
+
+PLAN_ARGS = ("tokens_per_day", "growth_per_month", "peak_to_average", "horizon_months", "replica_tokps",
+             "gpus_per_replica", "reserve_replicas", "capex_per_gpu", "fixed_per_gpu_month",
+             "energy_full_per_gpu_month", "burst_cost_per_mtok", "discount_rate")
+
+
+def _mix_result(value):
+    key = "replicas" if value is None else str(value).strip().lower()
+    if key not in ("replicas", "pv"):
+        raise ScalesheetError("result", f"'{value}' is not allowed; use replicas or pv")
+    return key
+
+
+@excel(COST, *PLAN_ARGS, "residual_share", "life_years", "result", docs=dict(DOC, result=DOC["mix_result"]))
+def PLAN_CHEAPEST_MIX(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps,
+                      gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month,
+                      energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, residual_share=None,
+                      life_years=None, result=None):
+    """Base replicas (count) of owned or committed GPUs that make base + burst cheapest in present value over the
+    horizon (result=pv: that present cost, currency). 0 = all burst; the peak need = all base."""
+    return evaluate(api.cheapest_mix, _plan_arg_list() + [
+        Arg("residual_share", "number", 0.0, api.SHARE),
+        Arg("life_years", "number", _fin_default("useful_life_years"), V.YEARS),
+        Arg("result", "choice", "replicas", parse=_mix_result)],
+        [tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
+         reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
+         discount_rate, residual_share, life_years, result])
+
+
+@excel(COST, *PLAN_ARGS, "base_replicas", "residual_share", "life_years")
+def PLAN_FLEET_PV(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps,
+                  gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month,
+                  burst_cost_per_mtok, discount_rate, base_replicas=None, residual_share=None, life_years=None):
+    """Present value (currency) of a plan's monthly costs: base fleet bought or committed as demand grows, capped
+    at base_replicas, overflow at burst_cost_per_mtok; equals Excel NPV of the sheet's monthly costs."""
+    def core(base_replicas=None, **kw):  # a blank base (1e9) means: enough for the peak every month
+        return api.fleet_pv(base_replicas=None if base_replicas is None or np.all(base_replicas >= 1e9) else
+                            base_replicas, **kw)
+    return evaluate(core, _plan_arg_list() + [
+        Arg("base_replicas", "number", 1e9, api.REPLICAS),
+        Arg("residual_share", "number", 0.0, api.SHARE),
+        Arg("life_years", "number", _fin_default("useful_life_years"), V.YEARS)],
+        [tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
+         reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
+         discount_rate, base_replicas, residual_share, life_years])
+
+
 __all__ = sorted(name for name, obj in list(globals().items()) if name.isupper() and callable(obj)
                  and str(getattr(obj, "__module__", "")).startswith(__name__))

@@ -1,48 +1,93 @@
 """The only module that knows Excel's shapes.
 
 What xlwings passes (with ``ndim=2`` and ``err_to_str=True`` on every argument, as udfs declares): a list
-of rows for any range (a single cell too), ``None`` for a blank, ``bool`` for TRUE/FALSE, ``datetime``
-for a date, and the error text (``"#N/A"``) for an error cell. Called as plain Python, a function also
-accepts scalars, flat lists (read as a column) and numpy arrays.
+of rows for any range (a single cell too: ``[[v]]``), ``None`` for a blank, ``bool`` for TRUE/FALSE,
+``datetime`` for a date, and the error text (``"#N/A"``) for an error cell. xlwings classic converts only
+the seven classic errors to text; the newer ones (``#SPILL!``, ``#CALC!``, ``#FIELD!``, ``#BLOCKED!``,
+``#CONNECT!``, ``#UNKNOWN!``, ``#GETTING_DATA``, ``#BUSY!`` ...) reach Python as the COM error code, a large
+negative ``int`` (0x800A0000 + the XlCVError number as a signed 32-bit value). Excel passes every number as a
+``float``, so such an ``int`` can only be an error and is read as one. Called as plain Python, a function
+also accepts scalars, flat lists (read as a column) and numpy arrays.
 
-``evaluate`` parses each argument at its own shape (numbers vectorised, names once per distinct value),
-lines the arguments up like Excel's array arithmetic (a single cell, row or column repeats; where ranges
-of different sizes overlap only partly, the cells outside a range get ``#shape: ...``, as Excel gives #N/A
-there), calls the core once for all valid cells and puts ``#argument: message`` text in the cells whose
-inputs are bad, so one bad row does not blank the column. When the core rejects a combination it can only
-judge whole (e.g. ``gpus`` not a multiple of ``tensor_parallel``), the valid cells are split in halves
-until the error is pinned to its cells. Nothing raises out of here: an unexpected failure becomes text.
+Three paths, one answer (the tests hold them to exact equality):
+
+* **A single cell** (every argument a scalar or a 1x1 range) is answered from a memo (least-recently-used)
+  when the same arguments were seen before, else parsed as scalars: catalog names resolve once per distinct
+  name for the life of the process, numbers are checked against their rule in plain Python, and the
+  function's plan (``udfs.core.plan``, per-combination constants) or its core function is called on them.
+  Anything unusual (an error cell, a blank required argument, a range for a model) goes to the array path,
+  which writes the message.
+* **Ranges** are parsed at their own shape: a column of one-item rows is flattened without building object
+  arrays, numbers are converted in one pass, names are coded through a dict (one resolution per distinct
+  name). The arguments are lined up like Excel's array arithmetic (a single cell, row or column repeats;
+  where ranges of different sizes overlap only partly, the cells outside a range get ``#shape: ...``, as
+  Excel gives #N/A there), the plan or core runs once for all valid cells and ``#argument: message`` text
+  goes in the cells whose inputs are bad, so one bad row does not blank the column. When the core rejects
+  a combination it can only judge whole (e.g. ``gpus`` not a multiple of ``tensor_parallel``), the valid
+  cells are split in halves until the error is pinned to its cells. The garbage collector is paused while
+  the input and result lists are built (a million one-item lists would wake it dozens of times).
+* Nothing raises out of here: an unexpected failure becomes text. Text results are cut to fit a cell.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import datetime as dt
+import gc
+import math
+from collections import OrderedDict
+from importlib import resources
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from .core import architecture, catalog
+from .core import architecture, catalog, plan
 from .core.errors import ScalesheetError
 from .core.validate import Rule, check
 
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#DATA!",
+                "#EXTERNAL!", "#PYTHON!"}
+# Excel's cell errors as COM passes them: 0x800A0000 + XlCVError (signed 32-bit). XlCVError numbers from
+# Microsoft's VBA reference "XlCVError enumeration (Excel)", learn.microsoft.com/office/vba/api/excel.xlcverror
+# (read 2026-11-28); xlwings classic (conversion in xlwings/_xlwindows.py, `cell_errors`, 0.37) turns only
+# the first seven into text. Other codes of the facility (e.g. #BUSY!, which has no VBA constant) are still
+# errors and are named by their number.
+COM_ERROR_BASE = -2146828288  # 0x800A0000 - 2**32
+XL_ERRORS = {2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 2029: "#NAME?", 2036: "#NUM!",
+             2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!", 2047: "#BLOCKED!",
+             2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!"}
+_COM_LO, _COM_HI = COM_ERROR_BASE, COM_ERROR_BASE + 0xFFFF
+resources.files("udfs.core.data")  # the catalog reader's machinery loads with the module, not on the first call
+MAX_CELL_TEXT = 32767  # Excel's limit on the characters of one cell (Excel specifications and limits)
+MAX_ERROR_TEXT = 1024  # an error text longer than this is cut (it quotes the input, which may be huge)
 REQUIRED = object()  # marks an argument without a default
 MAX_SPLITS = 4096  # extra core calls spent pinning a core error to its cells; past it a chunk shares the error
 _NUMBER_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
+LITE_ZERO_HINT = ("; if the cell is blank, note that xlwings Lite may pass a blank cell as 0: leave the "
+                  "argument out of the formula to use its default")
+
+
+def com_error_text(value) -> str | None:
+    """The Excel error an ``int`` COM error code stands for (None for any other value)."""
+    if type(value) is int and _COM_LO <= value <= _COM_HI:
+        code = value - COM_ERROR_BASE
+        return XL_ERRORS.get(code, f"#ERROR({code})")
+    return None
 
 
 # --------------------------------------------------------------------------------- argument kinds
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Arg:
     """How one Excel argument is read.
 
     ``kind``: number, model, gpu, precision, kv_precision or choice. ``default``: used for a blank cell
     (REQUIRED if none; a callable is called). ``rule``: bounds of a number. ``parse``: value -> clean value for a choice
     (raises ScalesheetError). ``check``: extra test of a resolved name (e.g. a training precision).
+
+    Args are interned: the same fields give the same object, even when a function builds its Arg inline on
+    every call. The memo keys calls by the Arg objects (identity: the fastest hash), so that is what lets
+    such a function's repeated cells be remembered too.
     """
 
     name: str
@@ -51,6 +96,20 @@ class Arg:
     rule: Rule | None = None
     parse: Callable | None = None
     check: Callable | None = None
+
+    def __new__(cls, *args, **kwargs):
+        items = tuple(sorted(kwargs.items()))
+        key = (args, items, tuple(map(type, args)), tuple(type(v) for _, v in items))  # TRUE is not 1
+        try:
+            return _INTERNED[key]
+        except KeyError:
+            arg = _INTERNED[key] = super().__new__(cls)
+            return arg
+        except TypeError:  # an unhashable default: not interned
+            return super().__new__(cls)
+
+
+_INTERNED: dict = {}
 
 
 def default_of(arg: Arg):
@@ -64,26 +123,73 @@ RANGE_MARKERS = {"model": {"n_layers", "d_model"}, "gpu": {"memory_gib", "bandwi
 
 
 # ------------------------------------------------------------------------------------ parsing shapes
-def to_grid(value) -> np.ndarray:
-    """Any xlwings value as a 2-D array: scalar -> 1x1, flat list -> column, rows -> rows.
+class Cells:
+    """One argument's cells: a flat list in row-major order and a shape, or a numeric numpy array.
 
-    Numeric numpy arrays keep their dtype; everything else becomes an object array.
+    A column of one-item rows (what xlwings passes for a column range) is flattened in one pass, without
+    the nested-list discovery of ``np.array(rows, dtype=object)``; the object array is built only when a
+    caller asks for it.
     """
+
+    __slots__ = ("flat", "shape", "arr", "_types")
+
+    def __init__(self, flat=None, shape=(1, 1), arr=None):
+        self.flat, self.shape, self.arr, self._types = flat, shape, arr, None
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def types(self) -> set:
+        if self._types is None:
+            self._types = set(map(type, self.flat))
+        return self._types
+
+    def objects(self) -> np.ndarray:
+        if self.arr is not None:
+            return self.arr
+        out = np.empty(len(self.flat), dtype=object)
+        try:
+            out[:] = self.flat
+        except (ValueError, TypeError):  # a list inside a cell: numpy would read it as a sequence
+            for i, v in enumerate(self.flat):
+                out[i] = v
+        return out.reshape(self.shape)
+
+
+def cells_of(value) -> Cells:
+    """Any xlwings value as Cells: scalar -> 1x1, flat list -> column, rows -> rows."""
     if isinstance(value, np.ndarray):
         arr = value if value.dtype.kind in "fiuO" else value.astype(object)
-        return arr.reshape(1, 1) if arr.ndim == 0 else (arr.reshape(-1, 1) if arr.ndim == 1 else arr)
+        arr = arr.reshape(1, 1) if arr.ndim == 0 else (arr.reshape(-1, 1) if arr.ndim == 1 else arr)
+        if arr.ndim != 2:
+            raise ScalesheetError("shape", "a range is rows of cells, all rows of the same length")
+        if arr.dtype.kind in "fiu":
+            return Cells(None, arr.shape, arr)
+        return Cells(arr.ravel().tolist(), arr.shape)
     if isinstance(value, (list, tuple)):
-        if len(value) == 0:
-            return np.empty((0, 1), dtype=object)
-        arr = np.array(value, dtype=object)
-        if arr.ndim == 2:
-            return arr
-        if arr.ndim == 1 and not any(isinstance(v, (list, tuple)) for v in value):
-            return arr.reshape(-1, 1)
-        raise ScalesheetError("shape", "a range is rows of cells, all rows of the same length")
-    out = np.empty((1, 1), dtype=object)
-    out[0, 0] = value
-    return out
+        n = len(value)
+        if n == 0:
+            return Cells([], (0, 1))
+        row_types = set(map(type, value))
+        if not row_types & {list, tuple}:
+            return Cells(list(value), (n, 1))  # a flat list: a column
+        ragged = ScalesheetError("shape", "a range is rows of cells, all rows of the same length")
+        if not row_types <= {list, tuple}:
+            raise ragged
+        try:
+            return Cells([v for (v,) in value], (n, 1))  # one-item rows: the common column, one pass
+        except ValueError:
+            width = len(value[0])
+            if any(len(r) != width for r in value):
+                raise ragged from None
+            return Cells([v for r in value for v in r], (n, width))
+    return Cells([value], (1, 1))
+
+
+def to_grid(value) -> np.ndarray:
+    """Any xlwings value as a 2-D array: scalar -> 1x1, flat list -> column, rows -> rows."""
+    return cells_of(value).objects()
 
 
 def is_blank(v) -> bool:
@@ -91,15 +197,15 @@ def is_blank(v) -> bool:
 
 
 def excel_error(v) -> str | None:
-    """The Excel error a cell holds (xlwings err_to_str), or our own '#...' text from another function."""
+    """The Excel error a cell holds (xlwings err_to_str, or a COM error code), or our own '#...' text."""
     if isinstance(v, str) and v.startswith("#"):
         return v.strip()
-    return None
+    return com_error_text(v)
 
 
 def _input_error(v) -> str:
     err = excel_error(v)
-    code = err if err in EXCEL_ERRORS else (err[:60] + ("…" if len(err) > 60 else ""))
+    code = err if err in EXCEL_ERRORS or err.startswith("#ERROR(") else (err[:60] + ("…" if len(err) > 60 else ""))
     return f"the input cell holds the error {code}"
 
 
@@ -129,7 +235,20 @@ def _rule_mask(vals: np.ndarray, rule: Rule) -> np.ndarray:
     return bad
 
 
-def _number_message(v, rule: Rule) -> str:
+def _rule_ok(x: float, rule: Rule) -> bool:
+    """The scalar form of ``_rule_mask`` (same comparisons)."""
+    if not math.isfinite(x):
+        return False
+    lo = rule.minimum
+    if lo is not None and (x < lo if rule.min_inclusive else x <= lo):
+        return False
+    if rule.maximum is not None and x > rule.maximum:
+        return False
+    return not (rule.integer and math.floor(x) != x)
+
+
+def _number_message(v, arg: Arg) -> str:
+    rule = arg.rule
     if is_blank(v):
         return f"is blank; use {rule.describe()}"
     if excel_error(v):
@@ -139,45 +258,68 @@ def _number_message(v, rule: Rule) -> str:
     if isinstance(v, str):
         return f"'{v[:40]}' is text; use {rule.describe()}"
     try:
-        return check(v, rule) or f"{v!r} is not a number; use {rule.describe()}"
+        msg = check(v, rule) or f"{v!r} is not a number; use {rule.describe()}"
     except OverflowError:  # an int beyond float range
         return f"{str(v)[:12]}... is too large; use {rule.describe()}"
+    if arg.default is not REQUIRED and type(v) in (int, float) and v == 0:
+        msg += LITE_ZERO_HINT
+    return msg
 
 
-def _number_grid(grid: np.ndarray, arg: Arg):
+_FLOATISH = frozenset({float, int})
+
+
+def _number_grid(cells: Cells, arg: Arg):
     """(float values, error texts or None) for a numeric argument, vectorised for plain numbers."""
-    if grid.dtype.kind in "fiu":
-        numeric = np.ones(grid.shape, dtype=bool)
-        vals = grid.astype(np.float64)
+    shape = cells.shape
+    if cells.arr is not None:
+        numeric = None
+        vals = cells.arr.astype(np.float64)
     else:
-        numeric = np.fromiter(map(_NUMBER_TYPES.__contains__, map(type, grid.flat)), bool, grid.size)
-        numeric = numeric.reshape(grid.shape)
-        vals = np.zeros(grid.shape)
-        try:
-            vals[numeric] = grid[numeric].astype(np.float64)
-        except OverflowError:  # a Python int beyond float range
-            vals[numeric] = [float(v) if abs(v) < 1e308 else np.inf for v in grid[numeric]]
-    look = ~numeric | _rule_mask(vals, arg.rule)
+        types = cells.types()
+        plain = types <= _FLOATISH and not (int in types and any(
+            _COM_LO <= v <= _COM_HI for v in cells.flat if type(v) is int))
+        if plain:
+            numeric = None
+            try:
+                vals = np.array(cells.flat, dtype=np.float64).reshape(shape)
+            except OverflowError:  # a Python int beyond float range
+                plain = False
+        if not plain:
+            grid = cells.objects()
+            numeric = np.fromiter((t in _NUMBER_TYPES and com_error_text(v) is None
+                                   for t, v in zip(map(type, cells.flat), cells.flat)), bool, cells.size)
+            numeric = numeric.reshape(shape)
+            vals = np.zeros(shape)
+            try:
+                vals[numeric] = grid[numeric].astype(np.float64)
+            except OverflowError:
+                vals[numeric] = [float(v) if abs(v) < 1e308 else np.inf for v in grid[numeric]]
+    look = _rule_mask(vals, arg.rule)
+    if numeric is not None:
+        look |= ~numeric
     if not look.any():
         return vals, None
-    errs = np.full(grid.shape, None, dtype=object)
+    errs = np.full(shape, None, dtype=object)
+    grid = cells.objects()
     for idx in zip(*np.nonzero(look)):
         v = grid[idx]
         if is_blank(v) and arg.default is not REQUIRED:
             vals[idx] = default_of(arg)
         else:
-            errs[idx] = f"#{arg.name}: {_number_message(v, arg.rule)}"
+            errs[idx] = f"#{arg.name}: {_number_message(v, arg)}"
     return vals, (errs if (errs != None).any() else None)  # noqa: E711
 
 
 def _codes(flat) -> tuple[list, np.ndarray]:
     """Distinct values (first-seen order) and each cell's index into them: dict passes, no sorting."""
-    types = set(map(type, flat))
     try:
-        if len(types) == 1 or not types & {bool, np.bool_}:  # TRUE == 1 would merge: keep types apart then
-            index = {v: i for i, v in enumerate(dict.fromkeys(flat))}
+        index = {v: i for i, v in enumerate(dict.fromkeys(flat))}
+        kinds = set(map(type, index))
+        if not (kinds & {bool, np.bool_} or (kinds & {int, float} and (0 in index or 1 in index))) \
+                or len(set(map(type, flat))) == 1:
             return list(index), np.fromiter(map(index.__getitem__, flat), np.intp, len(flat))
-        index = {}
+        index = {}  # TRUE == 1 would merge with the number 1: keep the types apart
         inv = np.fromiter((index.setdefault((v.__class__, v), len(index)) for v in flat), np.intp, len(flat))
         return [k[1] for k in index], inv
     except TypeError:  # an unhashable cell: slower keys
@@ -208,21 +350,26 @@ def _parse_one(v, arg: Arg):
             raise ScalesheetError(arg.name, f"TRUE/FALSE is not allowed; give a {what}")
     elif isinstance(v, (dt.date, dt.datetime)):
         raise ScalesheetError(arg.name, f"a date is not allowed; give a {what}")
-    if arg.kind in LOOKUPS:
-        record = LOOKUPS[arg.kind](v, arg.name)
-        if arg.check:
-            arg.check(record)
-        return v
-    return arg.parse(v)
+    try:
+        if arg.kind in LOOKUPS:
+            record = LOOKUPS[arg.kind](v, arg.name)
+            if arg.check:
+                arg.check(record)
+            return v
+        return arg.parse(v)
+    except ScalesheetError as exc:
+        if arg.default is not REQUIRED and type(v) in (int, float) and v == 0:
+            raise ScalesheetError(exc.argument, exc.message + LITE_ZERO_HINT) from None
+        raise
 
 
-def _distinct_grid(grid: np.ndarray, arg: Arg):
+def _distinct_grid(cells: Cells, arg: Arg):
     """(values, error texts or None, table): names resolved once per distinct value.
 
     For catalog kinds ``values`` are row indices into ``table`` (the resolved records); for a choice they
     are the parsed values and ``table`` is None.
     """
-    uniques, inv = _codes(grid.ravel())
+    uniques, inv = _codes(cells.flat if cells.flat is not None else cells.arr.ravel().tolist())
     clean, msgs = [], []
     for v in uniques:
         try:
@@ -236,12 +383,12 @@ def _distinct_grid(grid: np.ndarray, arg: Arg):
     if arg.kind in LOOKUPS:
         pos = np.zeros(len(uniques), dtype=np.intp)
         pos[ok] = np.arange(len(ok))
-        values = pos[inv].reshape(grid.shape)
+        values = pos[inv].reshape(cells.shape)
         if ok:
             table = LOOKUPS[arg.kind](_objects([clean[i] for i in ok]), arg.name)
     else:
-        values = _objects(clean)[inv].reshape(grid.shape)
-    errs = _objects(msgs)[inv].reshape(grid.shape) if len(ok) < len(uniques) else None
+        values = _objects(clean)[inv].reshape(cells.shape)
+    errs = _objects(msgs)[inv].reshape(cells.shape) if len(ok) < len(uniques) else None
     return values, errs, table
 
 
@@ -263,10 +410,75 @@ def _fit(arr: np.ndarray, shape: tuple, fill) -> np.ndarray:
     return out
 
 
+def cell_text(text: str) -> str:
+    """Text that fits an Excel cell: an error text is cut at MAX_ERROR_TEXT characters, any text at 32,767."""
+    limit = MAX_ERROR_TEXT if text.startswith("#") else MAX_CELL_TEXT
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 # ------------------------------------------------------------------------------------- evaluation
-SCALAR_TYPES = (str, float, int, bool, type(None))
 SCALAR_MEMO_SIZE = 4096
 _scalar_memo: OrderedDict = OrderedDict()
+_MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
+_RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
+_RECORDS_MAX = 65536
+_GENERIC = object()  # the scalar path declines: the array path answers (and writes any message)
+
+
+def plans() -> dict:
+    """The per-combination fast forms of core functions (udfs.core.plan)."""
+    return plan.PLANS
+
+
+_DISPATCH: dict = {}
+
+
+def _plan_for(core, args):
+    """The plan answering ``core`` for these arguments (every argument it needs given), else None."""
+    key = (core, *args)
+    try:
+        return _DISPATCH[key]
+    except KeyError:
+        plan = plans().get(core)
+        if plan is not None and not {*plan.records, *plan.numbers} <= {a.name for a in args}:
+            plan = None
+        if len(_DISPATCH) > 4096:
+            _DISPATCH.clear()
+        _DISPATCH[key] = plan
+        return plan
+
+
+def clear_caches() -> None:
+    """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
+    _scalar_memo.clear()
+    _RECORDS.clear()
+    plan.clear_caches()
+
+
+def _unwrap(v):
+    """A 1x1 range (``[[v]]``, ``[v]``, a size-1 numpy array) as its value, numpy scalars as Python ones;
+    a COM error code as its error text; anything else unchanged."""
+    t = type(v)
+    if t is list or t is tuple:
+        if len(v) != 1:
+            return v
+        inner = v[0]
+        ti = type(inner)
+        if ti is list or ti is tuple:
+            if len(inner) != 1 or type(inner[0]) in (list, tuple):
+                return v
+            v = inner[0]
+        else:
+            v = inner
+        t = type(v)
+    elif t is np.ndarray:
+        if v.size != 1 or v.ndim > 2:
+            return v
+        v = v.reshape(()).item() if v.dtype.kind in "fiubO" else v
+        t = type(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
 
 
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
@@ -275,40 +487,160 @@ def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.
     ``kind``: number (scaled by ``scale``), bool, or any (numbers or text from the core).
     Returns a scalar for a 1x1 result, else a list of rows.
 
-    A call whose arguments are all single values is remembered (least-recently-used, SCALAR_MEMO_SIZE
-    entries): Excel recalculates cells with unchanged arguments again and again, and the answer depends on
-    nothing but the arguments and the catalogs, which do not change while Python runs.
+    A call whose arguments are all single cells is remembered (least-recently-used, SCALAR_MEMO_SIZE
+    entries), keyed by the core function, the Arg objects and the cell values (with their types where a
+    TRUE or an int could equal a float): Excel
+    recalculates cells with unchanged arguments again and again, and the answer depends on nothing but the
+    arguments and the catalogs, which do not change while Python runs.
     """
-    key = None
-    if all(type(v) in SCALAR_TYPES for v in values):
-        key = (getattr(core, "__module__", ""), getattr(core, "__qualname__", repr(core)),
-               tuple((a.name, a.kind, repr(a.default)) for a in args),
-               tuple((type(v).__name__, v) for v in values), scale, kind)
+    vals = [v[0][0] if type(v) is list and len(v) == 1 and type(v[0]) is list and len(v[0]) == 1
+            else (None if v is None else _unwrap(v)) for v in values]
+    types = tuple(map(type, vals))
+    if _MEMO_TYPES.issuperset(types):
+        if int in types:  # a COM error code arrives as an int
+            vals = [com_error_text(v) or v for v in vals]
+            types = tuple(map(type, vals))
+        key = (core, scale, kind, *args, *vals)
+        if int in types or bool in types:  # TRUE == 1 == 1.0 as keys; Excel passes numbers as floats
+            key += types
         hit = _scalar_memo.get(key)
         if hit is not None:
             _scalar_memo.move_to_end(key)
             return hit
-    try:
-        result = _evaluate(core, args, values, scale, kind)
-    except ScalesheetError as exc:
-        result = exc.excel_text()
-    except Exception as exc:  # never a traceback in a cell
-        result = f"#error: unexpected {type(exc).__name__}: {str(exc)[:150]}"
-    if key is not None and not isinstance(result, list):
+        try:
+            result = _scalar(core, args, vals, scale, kind)
+        except Exception:  # the array path answers, and words any error the same way
+            result = _GENERIC
+        if result is _GENERIC:
+            result = _safe_evaluate(core, args, vals, scale, kind)
         _scalar_memo[key] = result
         if len(_scalar_memo) > SCALAR_MEMO_SIZE:
             _scalar_memo.popitem(last=False)
+        return result
+    return _safe_evaluate(core, args, vals, scale, kind)
+
+
+def _safe_evaluate(core, args, values, scale, kind):
+    enabled = gc.isenabled()
+    gc.disable()  # a million one-item lists in and out would wake the collector dozens of times
+    try:
+        result = _evaluate(core, args, values, scale, kind)
+    except ScalesheetError as exc:
+        result = cell_text(exc.excel_text())
+    except Exception as exc:  # never a traceback in a cell
+        result = f"#error: unexpected {type(exc).__name__}: {str(exc)[:150]}"
+    finally:
+        if enabled:
+            gc.enable()
     return result
 
 
+# ------------------------------------------------------------------------------------ single cells
+def _record(v, arg: Arg):
+    """(record, plan key) for one name cell, resolved once per distinct value; None: let the array path speak."""
+    t = type(v)
+    blank = v is None or (t is str and not v.strip())
+    if blank:
+        if arg.default is REQUIRED:
+            return None
+        store = (arg, t, v)  # a blank means this argument's default
+        v = default_of(arg)
+        t = type(v)
+    elif t is bool or (t is str and v.startswith("#")):
+        return None
+    else:
+        store = (arg.kind, t, v)
+    try:
+        record = _one_model(v, arg.name) if arg.kind == "model" else LOOKUPS[arg.kind](v, arg.name)
+    except ScalesheetError:
+        return None
+    if arg.kind in ("precision", "kv_precision"):
+        x = catalog._numeric_bits(v)
+        pkey = ("bits", x) if x is not None else catalog.precision_table().position(v, arg.name)
+    elif arg.kind == "model":
+        pkey = catalog.model_table().position(v, arg.name)
+    else:
+        pkey = catalog.gpu_table().position(v, arg.name)
+    if len(_RECORDS) >= _RECORDS_MAX:
+        _RECORDS.clear()
+    hit = _RECORDS[store] = (record, pkey)
+    return hit
+
+
+def _one_model(name, argument):
+    """A catalog model as a 0-d record. Until the whole Models catalog has been built (by a range or a
+    custom-model call), only the named row is parsed, the way catalog._model_arrays parses every row: the
+    first call of a session then reads one model, not all of them (tests/test_plan.py checks that both ways
+    give the same record for every model)."""
+    if catalog._model_arrays.cache_info().currsize:
+        return catalog.models(name, argument)
+    table = catalog.model_table()
+    row = table.rows[table.position(name, argument)]
+    return architecture.from_numbers([architecture.record_to_numbers(
+        row, argument=f"models.csv row {row.get('name')}")]).take(0)
+
+
+def _scalar(core, args, vals, scale, kind):
+    """One cell without grids: parsed in plain Python, then the plan or the core. _GENERIC when unusual."""
+    kw, keys = {}, {}
+    records = _RECORDS
+    for arg, v in zip(args, vals):
+        k = arg.kind
+        if k == "number":
+            t = type(v)
+            if t is float or t is int:
+                x = float(v)
+                r = arg.rule  # _rule_ok, inline
+                if x - x != 0.0 or (r.minimum is not None and (x < r.minimum if r.min_inclusive else x <= r.minimum)) \
+                        or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
+                    return _GENERIC
+            elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
+                x = float(default_of(arg))
+            else:
+                return _GENERIC
+            kw[arg.name] = x
+        elif k in LOOKUPS:
+            hit = records.get((k, type(v), v)) or records.get((arg, type(v), v)) or _record(v, arg)
+            if hit is None:
+                return _GENERIC
+            if arg.check is not None:
+                arg.check(hit[0])  # raises: the array path writes the message
+            kw[arg.name], keys[arg.name] = hit
+        else:
+            if type(v) is str and v.startswith("#"):
+                return _GENERIC
+            kw[arg.name] = arg.parse(default_of(arg) if is_blank(v) and arg.default is not REQUIRED else v)
+    plan = _plan_for(core, args)
+    if plan is not None:
+        out = plan.scalar(kw, keys)
+    else:
+        out = np.asarray(core(**kw))
+        if out.shape != ():
+            return _GENERIC
+        out = out.item()
+    if kind == "number":
+        out = float(out) * scale
+        if not math.isfinite(out):
+            return "#result: not a finite number; check the magnitudes of the inputs"
+        return out
+    if kind == "bool":
+        return bool(out)
+    if isinstance(out, str):
+        return cell_text(out)
+    return out
+
+
+# -------------------------------------------------------------------------------------------- ranges
 def _evaluate(core, args, values, scale, kind):
     fixed, whole_error, parsed = {}, None, {}
     for arg, value in zip(args, values):
         if arg.kind in RANGE_MARKERS and isinstance(value, dict):
             mapping = value
         else:
-            grid = to_grid(value)
-            mapping = field_range(grid, RANGE_MARKERS[arg.kind]) if arg.kind in RANGE_MARKERS else None
+            cells = cells_of(value)
+            mapping = None
+            if arg.kind in RANGE_MARKERS and cells.arr is None and 2 in cells.shape:
+                mapping = field_range(cells.objects(), RANGE_MARKERS[arg.kind])
         if mapping is not None:  # one custom model/GPU for the whole call
             try:
                 fixed[arg.name] = (architecture.from_mapping(mapping, arg.name) if arg.kind == "model"
@@ -316,12 +648,12 @@ def _evaluate(core, args, values, scale, kind):
             except ScalesheetError as exc:
                 whole_error = whole_error or exc.excel_text()
             continue
-        if grid.size == 0:
+        if cells.size == 0:
             raise ScalesheetError(arg.name, "is an empty range")
         if arg.kind == "number":
-            parsed[arg.name] = _number_grid(grid, arg) + (None,)
+            parsed[arg.name] = _number_grid(cells, arg) + (None,)
         else:
-            parsed[arg.name] = _distinct_grid(grid, arg)
+            parsed[arg.name] = _distinct_grid(cells, arg)
 
     shape = tuple(max([p[0].shape[d] for p in parsed.values()], default=1) for d in (0, 1))
     errors = np.full(shape, whole_error, dtype=object)
@@ -346,6 +678,8 @@ def _evaluate(core, args, values, scale, kind):
             bad |= cell_bad
         flats[name] = (_fit(vals, shape, vals.flat[0]).ravel(), table)
 
+    plan = _plan_for(core, args)
+
     def call_args(idx):
         out = dict(fixed)
         for name, (flat, table) in flats.items():
@@ -357,14 +691,23 @@ def _evaluate(core, args, values, scale, kind):
     errors_flat = errors.ravel()
     valid = np.flatnonzero(~bad.ravel())
     if valid.size:
-        _run(core, call_args, valid, result, errors_flat, [MAX_SPLITS])
+        cells = len(result)
+
+        def pick(f, idx):
+            return f if idx.size == cells else f[idx]  # every cell valid: no copy
+        if plan is not None:
+            _run(lambda idx: plan.column({n: (pick(f, idx), t) for n, (f, t) in flats.items()}, fixed), valid,
+                 result, errors_flat, [MAX_SPLITS])
+        else:
+            _run(lambda idx: core(**call_args(idx)), valid, result, errors_flat, [MAX_SPLITS])
     return _finish(result.reshape(shape), errors_flat.reshape(shape), scale, kind)
 
 
-def _run(core, call_args, idx, result, errors_flat, budget):
-    """Core over the cells ``idx``; on a core error, halve until it is pinned to its cells (or out of budget)."""
+def _run(compute, idx, result, errors_flat, budget):
+    """``compute`` over the cells ``idx``; on a core error, halve until it is pinned to its cells (or out of
+    budget)."""
     try:
-        result[idx] = np.broadcast_to(np.asarray(core(**call_args(idx))), idx.shape)
+        result[idx] = np.broadcast_to(np.asarray(compute(idx)), idx.shape)
         return
     except ScalesheetError as exc:
         text = exc.excel_text()
@@ -375,8 +718,8 @@ def _run(core, call_args, idx, result, errors_flat, budget):
         return
     budget[0] -= 1
     half = idx.size // 2
-    _run(core, call_args, idx[:half], result, errors_flat, budget)
-    _run(core, call_args, idx[half:], result, errors_flat, budget)
+    _run(compute, idx[:half], result, errors_flat, budget)
+    _run(compute, idx[half:], result, errors_flat, budget)
 
 
 def _finish(result, errors, scale, kind):
@@ -390,9 +733,12 @@ def _finish(result, errors, scale, kind):
     else:
         values = result
     mask = errors != None  # noqa: E711
-    if mask.any():
+    if mask.any() or values.dtype == object:
         values = values.astype(object)
         values[mask] = errors[mask]
+        texts = [i for i, v in enumerate(values.flat) if isinstance(v, str) and len(v) > MAX_ERROR_TEXT]
+        for i in texts:
+            values.flat[i] = cell_text(values.flat[i])
     if values.shape == (1, 1):
         return values.item() if values.dtype != object else values[0, 0]
     return values.tolist()

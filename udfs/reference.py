@@ -25,6 +25,7 @@ EXAMPLES = {
     "LLM_ACTIVE_PARAMS": ("mixtral-8x7b",),
     "LLM_WEIGHTS_GIB": ("llama-3-70b", "q4_k_m"),
     "LLM_KV_CACHE_GIB": ("llama-3-8b", 8192, 16),
+    "LLM_STATE_GIB": ("qwen3-next-80b-a3b", 16),
     "LLM_INFER_VRAM_GIB": ("llama-3-70b", "int4", 32768, 8),
     "LLM_TRAIN_VRAM_GIB": ("llama-3-8b", "bf16", 4096, 1, 8, 3, "full"),
     "LLM_FLOPS_PER_TOKEN": ("llama-3-8b", 8192),
@@ -45,6 +46,12 @@ EXAMPLES = {
     "PLAN_PAYBACK_MONTHS": (30000, 2500),
     "PLAN_BREAKEVEN_HOURS": (30000, 3.49, 0.7, 0.15),
     "LLM_CHEAPEST_GPU": (119.6, 2),
+    "PLAN_OWNED_MONTHLY_COST": (30000, 1.274, 0.6),
+    "PLAN_BREAKEVEN_UTILISATION": (30000, 1.274, 3.49),
+    "LLM_COST_PER_MTOK_IO": ("llama-3.1-70b", "h100-sxm", 3.49, 1000, 250, "output", "fp8", 32, 2),
+    "PLAN_API_PRICE": ("gpt-4o", "output"),
+    "PLAN_CHEAPEST_MIX": (2e9, 0, 1, 48, 4645.6, 2, 1, 39600, 712.26, 131.51, 0.71, 0.1),
+    "PLAN_FLEET_PV": (50e6, 0.08, 2, 36, 4645.6, 2, 1, 39600, 712.26, 131.51, 0.4174, 0.1),
 }
 
 INTRO = """\

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
 import re
 import zipfile
@@ -18,6 +19,7 @@ ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 # Order of the tabs a planner sees; catalogs are built first because the others refer to their names.
 SHEETS = [start, scenario, tiers, training_scale, cluster, phases, sensitivity, cloud, seed_check, methodology,
           catalogs]
+SHEETS.insert(SHEETS.index(cloud) + 1, importlib.import_module(".sheets.buy_rent_api", __package__))
 
 
 def build_workbook() -> Workbook:

@@ -82,6 +82,8 @@ def _estimate(args) -> int:
     else:
         model = args.model
     result = api.estimate(model, args.precision, args.kv_precision, args.context, args.batch, args.gpu, args.gpus)
+    for warning in result["warnings"]:
+        print(f"scalesheet: warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -89,9 +91,13 @@ def _estimate(args) -> int:
         ("model", result["model"], ""), ("precision", result["precision"], ""),
         ("kv precision", result["kv_precision"], ""), ("context", f"{result['context']:,}", "tokens"),
         ("batch", f"{result['batch']:,}", "sequences"),
-        ("parameters", f"{result['params']:,}", "count"), ("active parameters", f"{result['active_params']:,}", "count"),
+        ("parameters", f"{result['params']:,}", "count (language model)"),
+        ("active parameters", f"{result['active_params']:,}", "count (embeddings and head included)"),
+        ("vision tower", f"{result['vision_params']:,}" if result["vision_params"] else
+         (model.get("vision_note", "none") if isinstance(model, dict) else "none"), ""),
         ("weights", f"{result['weights_bytes'] / GIB:,.2f}", "GiB"),
         ("KV cache", f"{result['kv_cache_bytes'] / GIB:,.2f}", "GiB"),
+        ("recurrent state", f"{result['state_bytes'] / GIB:,.2f}", "GiB"),
         ("activations", f"{result['activations_bytes'] / GIB:,.2f}", "GiB"),
         ("runtime overhead", f"{result['overhead_bytes'] / GIB:,.2f}", "GiB"),
         ("total", f"{result['total_bytes'] / GIB:,.2f}", "GiB"),

@@ -63,6 +63,19 @@ failed:
     LLM_COST_PER_MTOK = Err.Description
 End Function
 
+Function LLM_COST_PER_MTOK_IO(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, Optional side, Optional precision, Optional batch, Optional gpus, Optional kv_precision)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus, kv_precision), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_COST_PER_MTOK_IO = XLPy.CallUDF("udfs", "LLM_COST_PER_MTOK_IO", Array(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, side, precision, batch, gpus, kv_precision))
+        Exit Function
+    #End If
+failed:
+    LLM_COST_PER_MTOK_IO = Err.Description
+End Function
+
 Function LLM_DECODE_TOKPS(model, gpu, Optional precision, Optional context, Optional batch, Optional gpus, Optional kv_precision)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -193,6 +206,19 @@ failed:
     LLM_PARAMS = Err.Description
 End Function
 
+Function LLM_STATE_GIB(model, Optional batch, Optional state_precision)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        LLM_STATE_GIB = XLPy.CallUDF("udfs", "LLM_STATE_GIB", Array(model, batch, state_precision), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        LLM_STATE_GIB = XLPy.CallUDF("udfs", "LLM_STATE_GIB", Array(model, batch, state_precision))
+        Exit Function
+    #End If
+failed:
+    LLM_STATE_GIB = Err.Description
+End Function
+
 Function LLM_TRAIN_COST(model, tokens, gpu, price_per_gpu_hour, Optional precision, Optional mfu, Optional seq_len)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -271,6 +297,19 @@ failed:
     LLM_WEIGHTS_GIB = Err.Description
 End Function
 
+Function PLAN_API_PRICE(api, side)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PLAN_API_PRICE = XLPy.CallUDF("udfs", "PLAN_API_PRICE", Array(api, side), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PLAN_API_PRICE = XLPy.CallUDF("udfs", "PLAN_API_PRICE", Array(api, side))
+        Exit Function
+    #End If
+failed:
+    PLAN_API_PRICE = Err.Description
+End Function
+
 Function PLAN_BREAKEVEN_HOURS(purchase_price, cloud_price_per_hour, Optional power_kw, Optional energy_price_per_kwh, Optional lifetime_years)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
@@ -282,6 +321,58 @@ Function PLAN_BREAKEVEN_HOURS(purchase_price, cloud_price_per_hour, Optional pow
     #End If
 failed:
     PLAN_BREAKEVEN_HOURS = Err.Description
+End Function
+
+Function PLAN_BREAKEVEN_UTILISATION(purchase_price, power_kw, rent_price_per_hour, Optional pue, Optional energy_price_per_kwh, Optional colo_per_kw_month, Optional maintenance_share, Optional server_share, Optional life_years, Optional staff_per_gpu_month)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PLAN_BREAKEVEN_UTILISATION = XLPy.CallUDF("udfs", "PLAN_BREAKEVEN_UTILISATION", Array(purchase_price, power_kw, rent_price_per_hour, pue, energy_price_per_kwh, colo_per_kw_month, maintenance_share, server_share, life_years, staff_per_gpu_month), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PLAN_BREAKEVEN_UTILISATION = XLPy.CallUDF("udfs", "PLAN_BREAKEVEN_UTILISATION", Array(purchase_price, power_kw, rent_price_per_hour, pue, energy_price_per_kwh, colo_per_kw_month, maintenance_share, server_share, life_years, staff_per_gpu_month))
+        Exit Function
+    #End If
+failed:
+    PLAN_BREAKEVEN_UTILISATION = Err.Description
+End Function
+
+Function PLAN_CHEAPEST_MIX(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, Optional residual_share, Optional life_years, Optional result)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PLAN_CHEAPEST_MIX = XLPy.CallUDF("udfs", "PLAN_CHEAPEST_MIX", Array(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, residual_share, life_years, result), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PLAN_CHEAPEST_MIX = XLPy.CallUDF("udfs", "PLAN_CHEAPEST_MIX", Array(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, residual_share, life_years, result))
+        Exit Function
+    #End If
+failed:
+    PLAN_CHEAPEST_MIX = Err.Description
+End Function
+
+Function PLAN_FLEET_PV(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, Optional base_replicas, Optional residual_share, Optional life_years)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PLAN_FLEET_PV = XLPy.CallUDF("udfs", "PLAN_FLEET_PV", Array(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, base_replicas, residual_share, life_years), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PLAN_FLEET_PV = XLPy.CallUDF("udfs", "PLAN_FLEET_PV", Array(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, base_replicas, residual_share, life_years))
+        Exit Function
+    #End If
+failed:
+    PLAN_FLEET_PV = Err.Description
+End Function
+
+Function PLAN_OWNED_MONTHLY_COST(purchase_price, power_kw, Optional utilisation, Optional pue, Optional energy_price_per_kwh, Optional colo_per_kw_month, Optional maintenance_share, Optional server_share, Optional life_years, Optional staff_per_gpu_month, Optional part)
+    #If App = "Microsoft Excel" Then
+        If TypeOf Application.Caller Is Range Then On Error GoTo failed
+        PLAN_OWNED_MONTHLY_COST = XLPy.CallUDF("udfs", "PLAN_OWNED_MONTHLY_COST", Array(purchase_price, power_kw, utilisation, pue, energy_price_per_kwh, colo_per_kw_month, maintenance_share, server_share, life_years, staff_per_gpu_month, part), ThisWorkbook, Application.Caller)
+        Exit Function
+    #Else
+        PLAN_OWNED_MONTHLY_COST = XLPy.CallUDF("udfs", "PLAN_OWNED_MONTHLY_COST", Array(purchase_price, power_kw, utilisation, pue, energy_price_per_kwh, colo_per_kw_month, maintenance_share, server_share, life_years, staff_per_gpu_month, part))
+        Exit Function
+    #End If
+failed:
+    PLAN_OWNED_MONTHLY_COST = Err.Description
 End Function
 
 Function PLAN_PAYBACK_MONTHS(investment, monthly_net_gain)

@@ -13,6 +13,7 @@ import numpy as np
 from . import economics, flops, memory, params, resolve, sizing, speed, training
 from . import validate as V
 from .catalog import assumption
+from .errors import ScalesheetError
 
 DEFAULT_PRECISION = "bf16"
 DEFAULT_KV_PRECISION = "fp16"
@@ -54,6 +55,11 @@ def weights_bytes(model, precision=None):
 def kv_cache_bytes(model, context, batch=None, kv_precision=None):
     c = V.require(context, "context", V.CONTEXT)
     return memory.kv_cache_bytes(resolve.model(model), c, _batch(batch), _kv(kv_precision))
+
+
+def state_bytes(model, batch=None, state_precision=None):
+    bits = None if state_precision is None else resolve.kv_precision(state_precision, "state_precision").bits
+    return memory.state_bytes(resolve.model(model), _batch(batch), bits)
 
 
 def infer_breakdown(model, precision=None, context=None, batch=None, kv_precision=None):
@@ -173,6 +179,16 @@ def breakeven_hours(purchase_price, cloud_price_per_hour, power_kw=None, energy_
     )
 
 
+def context_warnings(a, context) -> list[str]:
+    """A warning where ``context`` is longer than the model's trained context (max_position_embeddings)."""
+    trained = float(np.asarray(a.max_context).ravel()[0])
+    if float(np.max(context)) > trained:
+        name = str(np.asarray(a.name).ravel()[0])
+        return [f"context {int(np.max(context)):,} tokens is longer than {name}'s trained context of "
+                f"{int(trained):,} tokens: quality past it is not assured, and memory is computed as asked"]
+    return []
+
+
 def estimate(model, precision=None, kv_precision=None, context=None, batch=None, gpu=None, gpus=None) -> dict:
     """Everything ``scalesheet estimate`` prints, as plain Python numbers (bytes, FLOPs, s, tokens/s)."""
     a = resolve.model(model)
@@ -188,10 +204,14 @@ def estimate(model, precision=None, kv_precision=None, context=None, batch=None,
         "active_params": int(round(float(params.active_params(a)))),
         "weights_bytes": int(round(float(parts["weights_bytes"]))),
         "kv_cache_bytes": int(round(float(parts["kv_cache_bytes"]))),
+        "state_bytes": int(round(float(parts["state_bytes"]))),
         "activations_bytes": int(round(float(parts["activations_bytes"]))),
         "overhead_bytes": int(round(float(parts["overhead_bytes"]))),
         "total_bytes": int(round(float(parts["total_bytes"]))),
         "flops_per_token": float(flops.forward_flops_per_token(a, c)),
+        "active_params_excluding_embeddings": int(round(float(params.active_params_excluding_embeddings(a)))),
+        "vision_params": int(np.asarray(a.vision_params).ravel()[0]),
+        "warnings": context_warnings(a, c),
     }
     if gpu is not None:
         gg = resolve.gpu(gpu)
@@ -205,3 +225,131 @@ def estimate(model, precision=None, kv_precision=None, context=None, batch=None,
     return out
 
 
+
+
+# ------------------------------------------------------------------------------ buy, rent or API
+SHARE = V.Rule("fraction 0-1", minimum=0, maximum=1)
+PUE = V.Rule("x, facility power / IT power", minimum=1, maximum=10)
+TOKENS_PER_DAY = V.Rule("tokens per day", minimum=0, maximum=1e15)
+GROWTH = V.Rule("fraction per month, e.g. 0.08", minimum=-0.99, maximum=10)
+PEAK = V.Rule("x average", minimum=1, maximum=1000)
+HORIZON = V.Rule("months", minimum=1, maximum=600, integer=True)
+TOKPS = V.Rule("tokens/s", minimum=0, min_inclusive=False, maximum=1e12)
+REPLICAS = V.Rule("replicas", minimum=0, maximum=1e7, integer=True)
+RATE = V.Rule("fraction per year, e.g. 0.1", minimum=-0.99, maximum=10)
+COST_PER_MTOK = V.Rule("currency per 1M tokens", minimum=0, maximum=1e9)
+MTOK_PARTS = ("blended", "input", "output")
+
+
+def _fin(value, name, rule, default_name=None, default=None):
+    if value is None:
+        value = economics.finance_default(default_name) if default_name else default
+    return V.require(value, name, rule)
+
+
+def owned_monthly_cost(purchase_price, power_kw, utilisation=None, pue=None, energy_price_per_kwh=None,
+                       colo_per_kw_month=None, maintenance_share=None, server_share=None, life_years=None,
+                       staff_per_gpu_month=None) -> dict:
+    """Monthly cost parts of one owned GPU with its server share (see economics.owned_monthly_cost)."""
+    return economics.owned_monthly_cost(
+        V.require(purchase_price, "purchase_price", V.MONEY), V.require(power_kw, "power_kw", V.POWER_KW),
+        _fin(utilisation, "utilisation", SHARE, default=1.0), _fin(server_share, "server_share", V.Rule(
+            "fraction of the GPU price", minimum=0, maximum=100), "server_share_of_gpu_price"),
+        _fin(life_years, "life_years", V.YEARS, "useful_life_years"), _fin(pue, "pue", PUE, "pue"),
+        _fin(energy_price_per_kwh, "energy_price_per_kwh", V.ENERGY_PRICE, "energy_usd_per_kwh"),
+        _fin(colo_per_kw_month, "colo_per_kw_month", V.MONEY, "colo_usd_per_kw_month"),
+        _fin(maintenance_share, "maintenance_share", SHARE, "maintenance_share_per_year"),
+        _fin(staff_per_gpu_month, "staff_per_gpu_month", V.MONEY, default=0.0), assumption("hours_per_month"))
+
+
+def breakeven_utilisation(purchase_price, power_kw, rent_price_per_hour, pue=None, energy_price_per_kwh=None,
+                          colo_per_kw_month=None, maintenance_share=None, server_share=None, life_years=None,
+                          staff_per_gpu_month=None):
+    parts = owned_monthly_cost(purchase_price, power_kw, 1.0, pue, energy_price_per_kwh, colo_per_kw_month,
+                               maintenance_share, server_share, life_years, staff_per_gpu_month)
+    fixed = parts["total"] - parts["energy"]
+    return economics.breakeven_utilisation(fixed, parts["energy"],
+                                           V.require(rent_price_per_hour, "rent_price_per_hour", V.MONEY_POSITIVE),
+                                           assumption("hours_per_month"))
+
+
+def cost_per_mtok_io(model, gpu, price_per_gpu_hour, input_tokens, output_tokens, part=None, precision=None,
+                     batch=None, gpus=None, kv_precision=None):
+    """Serving cost per 1M tokens (blended, input or output) from the engine's TTFT and latency."""
+    price = V.require(price_per_gpu_hour, "price_per_gpu_hour", V.MONEY)
+    i = V.require(input_tokens, "input_tokens", V.POSITIVE_TOKENS)
+    o = V.require(output_tokens, "output_tokens", V.CONTEXT)
+    t1 = ttft_s(model, gpu, i, precision, batch, gpus)
+    t = latency_s(model, gpu, i, o, precision, batch, gpus, kv_precision)
+    which = "blended" if part is None else part
+    return economics.serving_cost_per_mtok_io(price, _gpus(gpus), _batch(batch), i, o, t1, t, which)
+
+
+def _plan_args(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
+               reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
+               discount_rate, residual_share, life_years):
+    return [V.require(tokens_per_day, "tokens_per_day", TOKENS_PER_DAY),
+            V.require(growth_per_month, "growth_per_month", GROWTH),
+            V.require(peak_to_average, "peak_to_average", PEAK),
+            V.require(horizon_months, "horizon_months", HORIZON),
+            V.require(replica_tokps, "replica_tokps", TOKPS),
+            V.require(gpus_per_replica, "gpus_per_replica", V.GPUS),
+            V.require(reserve_replicas, "reserve_replicas", REPLICAS),
+            V.require(capex_per_gpu, "capex_per_gpu", V.MONEY),
+            V.require(fixed_per_gpu_month, "fixed_per_gpu_month", V.MONEY),
+            V.require(energy_full_per_gpu_month, "energy_full_per_gpu_month", V.MONEY),
+            V.require(burst_cost_per_mtok, "burst_cost_per_mtok", COST_PER_MTOK),
+            _fin(discount_rate, "discount_rate", RATE),
+            _fin(residual_share, "residual_share", SHARE, default=0.0),
+            _fin(life_years, "life_years", V.YEARS, "useful_life_years") * 12.0]
+
+
+def _check_replicas(args):
+    """Refuse plans whose fleet would need more than 10^5 replicas (a unit slip, not a plan)."""
+    tpd, g, p, h, cap = (np.asarray(a, dtype=np.float64) for a in args[:5])
+    top = p * tpd * np.power(1.0 + np.maximum(g, 0.0), h - 1.0) / 86400.0 / cap
+    if np.any(top > 1e5):
+        raise ScalesheetError("replica_tokps", "the demand needs more than 10^5 replicas at its peak; check the "
+                                               "units (tokens per day, tokens/s per replica)")
+
+
+def fleet_pv(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
+             reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
+             discount_rate, base_replicas=None, residual_share=None, life_years=None):
+    """Present value of a plan's monthly costs (base fleet capped at base_replicas, blank = the peak need)."""
+    args = _plan_args(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps,
+                      gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month,
+                      energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, residual_share, life_years)
+    _check_replicas(args)
+    cap = None if base_replicas is None else V.require(base_replicas, "base_replicas", REPLICAS)
+    if cap is not None and np.any(cap >= 1e9):
+        cap = None
+    hours = assumption("hours_per_month")
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args), np.shape(cap) if cap is not None else ())
+    flat = [np.broadcast_to(a, shape).ravel() for a in args]
+    capf = None if cap is None else np.broadcast_to(cap, shape).ravel()
+    out = np.empty(len(flat[0]))
+    for k in range(out.size):
+        a = [float(x[k]) for x in flat]
+        b = None if capf is None else float(capf[k])
+        out[k] = economics.fleet_plan(*a[:12], b, a[12], a[13], hours)["pv"]
+    return out.reshape(shape)
+
+
+def cheapest_mix(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
+                 reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
+                 discount_rate, residual_share=None, life_years=None, result=None):
+    """The cheapest base size (replicas) or its present cost (result='pv')."""
+    args = _plan_args(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps,
+                      gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month,
+                      energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, residual_share, life_years)
+    _check_replicas(args)
+    hours = assumption("hours_per_month")
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    flat = [np.broadcast_to(a, shape).ravel() for a in args]
+    out = np.empty(len(flat[0]))
+    for k in range(out.size):
+        a = [float(x[k]) for x in flat]
+        b, pv = economics.cheapest_mix(*a[:12], a[12], a[13], hours)
+        out[k] = pv if result == "pv" else b
+    return out.reshape(shape)
