@@ -39,8 +39,8 @@ MAX_CELLS = 250_000                    # stored cells, all sheets: reading, eval
                                        # per cell here, so the largest workbook takes ~15 s, not minutes
 MAX_FORMULA_CELLS = 50_000             # formula cells: compiling one costs ~0.5-1 ms in `formulas` (~50 s here)
 MAX_ARRAY_FORMULA_CELLS = 100_000      # cells one array (Ctrl+Shift+Enter) formula may span
-MAX_EVALUATION_SECONDS = 55            # CPU time for evaluation: the template (4,058 formulas) needs ~15 s idle and
-                                       # 42 s on a machine shared 4 ways; a runaway file stops within a minute
+MAX_EVALUATION_SECONDS = 55            # CPU time for evaluation: the template (4,058 formulas) took 42 s of CPU on the
+                                       # shared 2-core machine under load (2026-11-28); a runaway file stops within ~1 min
 MAX_PRINTED_CHARS = 200                # one value echoed on the terminal
 _CELL_START = re.compile(rb"<(?:[\w.\-]+:)?c[\s/>]")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
