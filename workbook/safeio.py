@@ -37,7 +37,8 @@ MAX_PART_BYTES = 200 * 2**20           # one unpacked XML part: regex scans and 
 MAX_RATIO = 200                        # compression ratio of a part > 1 MiB; XML compresses ~10-30:1, bombs 1000:1
 MAX_CELLS = 250_000                    # stored cells, all sheets: reading, evaluating and rewriting cost ~50 us
                                        # per cell here, so the largest workbook takes ~15 s, not minutes
-MAX_FORMULA_CELLS = 50_000             # formula cells: compiling one costs ~0.5-1 ms in `formulas` (~50 s here)
+MAX_FORMULA_CELLS = 20_000             # formula cells: compiling one costs ~3-10 ms in `formulas`, so more would pass
+                                       # the CPU limit below anyway; refusing before evaluating is cheaper
 MAX_ARRAY_FORMULA_CELLS = 100_000      # cells one array (Ctrl+Shift+Enter) formula may span
 MAX_EVALUATION_SECONDS = 55            # CPU time for evaluation: the template (4,058 formulas) took 42 s of CPU on the
                                        # shared 2-core machine under load (2026-11-28); a runaway file stops within ~1 min
