@@ -27,7 +27,7 @@ from udfs import reference
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "tests" / "snapshots" / "udfs_vba_wrapper.bas"
-CONTRACT = ROOT.parent / "shared" / "spec" / "CONTRACT.md"
+CONTRACT = ROOT / "docs" / "contract.md"
 ROW = re.compile(r"^\|\s*`([A-Z_0-9]+)\(([^`]*)\)`\s*\|")
 CELL_ADDRESS = re.compile(r"^[A-Za-z]{1,3}[0-9]+$")
 # VBA keywords and the names of VBA's own functions/objects: as a parameter name they break or shadow.
@@ -47,7 +47,7 @@ VBA_RESERVED = {w.lower() for w in """
 
 def contract_rows():
     if not CONTRACT.is_file():
-        pytest.fail(f"the contract is not at {CONTRACT}: the tests expect shared/spec/CONTRACT.md beside the repo")
+        pytest.fail(f"the contract is not at {CONTRACT}")
     rows = []
     for line in CONTRACT.read_text(encoding="utf-8").splitlines():
         m = ROW.match(line)

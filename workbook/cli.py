@@ -62,9 +62,23 @@ def _int(name):
     return parse
 
 
+def _load_config(path: str) -> dict:
+    import os
+
+    if os.path.isdir(path):
+        raise ScalesheetError("config", f"{path} is a directory; give the path of a config.json")
+    try:
+        config = hf_config.load_config(path)
+    except OSError as exc:
+        raise ScalesheetError("config", f"cannot read {path}: {exc.strerror or exc}")
+    if not isinstance(config, dict):
+        raise ScalesheetError("config", f"{path} holds a JSON {type(config).__name__}; a config.json is an object")
+    return config
+
+
 def _estimate(args) -> int:
     if args.config:
-        model = hf_config.record_from_config(hf_config.load_config(args.config), name=args.config)
+        model = hf_config.record_from_config(_load_config(args.config), name=args.config)
     else:
         model = args.model
     result = api.estimate(model, args.precision, args.kv_precision, args.context, args.batch, args.gpu, args.gpus)
@@ -111,10 +125,21 @@ def main(argv=None) -> int:
         from . import commands  # the workbook stack loads only when needed
         return commands.run(args)
     except ScalesheetError as exc:
-        sys.stderr.write(f"scalesheet: {exc.argument}: {exc.message}\n")
-        return 2
+        return _fail(exc.argument, exc.message)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:   # a file the command reads or writes: name it, no traceback
+        return _fail(exc.filename or "file", exc.strerror or str(exc))
+    except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError, MemoryError) as exc:
+        return _fail("input", f"{type(exc).__name__}: {exc}")
+
+
+def _fail(argument, message) -> int:
+    """The one error path: exit status 2, one line on stderr, terminal control characters escaped."""
+    from workbook.safeio import printable
+
+    sys.stderr.write(f"scalesheet: {printable(argument, 200)}: {printable(message, 400)}\n")
+    return 2
 
 
 if __name__ == "__main__":

@@ -285,6 +285,7 @@ class Sharer:
     def __init__(self, src: bytes, values: dict):
         self.book = Workbook(src, values)
         self.counts = {"native": 0, "guarded": 0, "unguarded": 0}
+        self.unguarded: list[str] = []
 
     def summary(self) -> str:
         """One line for ``share`` to print."""
@@ -294,7 +295,6 @@ class Sharer:
         if c["unguarded"]:
             text += f", {c['unguarded']} left as bare values (cannot be guarded: {', '.join(self.unguarded[:5])})"
         return text
-        self.unguarded: list[str] = []
 
     def _is_status(self, sheet: str, ref: str) -> bool:
         dest = self.book.names.get(STATUS_NAME.upper())

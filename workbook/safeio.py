@@ -1,15 +1,23 @@
-"""Reading untrusted workbooks safely and writing files atomically.
+"""Reading untrusted workbooks safely and writing files atomically; every limit in one place.
 
-An .xlsx is a zip of XML parts. Before anything parses it we check: the file exists and is not huge, it
-is a zip (an encrypted workbook is an OLE2 compound file; a legacy .xls too), the zip is not a bomb
-(entry count, total uncompressed size, compression ratio), it has the parts of a workbook, and every XML
-part parses under defusedxml (no entity expansion, no external entities, no DTDs). Macros are never run:
-we read XML only, and outputs are written as plain .xlsx.
+An .xlsx is a zip of XML parts. Before anything parses it we check: the path is a regular file and not
+huge, it is a zip (an encrypted workbook is an OLE2 compound file; a legacy .xls too), the zip is not a
+bomb (entry count, total uncompressed size, compression ratio, part size), every part reads back with its
+CRC, it has the parts of a workbook, and every XML part parses under defusedxml (no entity expansion, no
+external entities, no DTDs). The file is read once into memory and only those bytes are used afterwards.
+Macros are never run: we read XML only.
+
+Writing: the new file is written to a temporary file beside the target, re-read and checked by the caller,
+then renamed over the target in one step; it takes the mode of the file it replaces (or 0666 less the
+umask for a new file). Only regular files are ever replaced.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import stat
 import tempfile
 import zipfile
 
@@ -18,58 +26,134 @@ from defusedxml import DefusedXmlException
 
 from udfs.core.errors import ScalesheetError
 
-MAX_FILE_BYTES = 100 * 2**20
-MAX_ENTRIES = 10_000
-MAX_UNCOMPRESSED_BYTES = 500 * 2**20
-MAX_RATIO = 200
+# ------------------------------------------------------------------------------------------------- limits
+# Each is a refusal with a clear message, sized so that a legitimate planning workbook passes (the template:
+# 0.1 MiB, ~60 parts, ~4,000 cells, evaluated in a few seconds) and a hostile one is refused long before it
+# costs minutes or gigabytes. Measured on the project's 2-core CI machine, 2026-11-28.
+MAX_FILE_BYTES = 100 * 2**20           # Excel files people email are a few MiB; 100 MiB is far past that
+MAX_ENTRIES = 10_000                   # parts in the zip; Excel writes ~20 + 2 per sheet/chart/image
+MAX_UNCOMPRESSED_BYTES = 500 * 2**20   # all parts unpacked: the memory we are willing to hold
+MAX_PART_BYTES = 200 * 2**20           # one unpacked XML part: regex scans and parsing stay ~seconds
+MAX_RATIO = 200                        # compression ratio of a part > 1 MiB; XML compresses ~10-30:1, bombs 1000:1
+MAX_CELLS = 250_000                    # stored cells, all sheets: reading, evaluating and rewriting cost ~50 us
+                                       # per cell here, so the largest workbook takes ~15 s, not minutes
+MAX_FORMULA_CELLS = 20_000             # formula cells: compiling one costs ~3-10 ms in `formulas`, so more would pass
+                                       # the CPU limit below anyway; refusing before evaluating is cheaper
+MAX_ARRAY_FORMULA_CELLS = 100_000      # cells one array (Ctrl+Shift+Enter) formula may span
+MAX_EVALUATION_SECONDS = 45            # CPU time for evaluation, plus EVALUATION_SECONDS_PER_FORMULA for each formula
+EVALUATION_SECONDS_PER_FORMULA = 0.02  # cell, at most MAX_EVALUATION_SECONDS_TOTAL: `formulas` compiles and runs a
+MAX_EVALUATION_SECONDS_TOTAL = 240     # formula in ~5-15 ms; the template (about 6,000 formulas with the Buy, rent or
+                                       # API month tables) took 60 s of CPU on the shared 2-core machine (2026-11-29).
+                                       # A small runaway file stops within ~1 min; no file runs past 4 min.
+
+
+def evaluation_seconds(formula_cells: int) -> float:
+    """The CPU-time limit for evaluating a workbook of ``formula_cells`` formulas."""
+    return min(MAX_EVALUATION_SECONDS + EVALUATION_SECONDS_PER_FORMULA * formula_cells, MAX_EVALUATION_SECONDS_TOTAL)
+MAX_PRINTED_CHARS = 200                # one value echoed on the terminal
+_CELL_START = re.compile(rb"<(?:[\w.\-]+:)?c[\s/>]")
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def read_xlsx(path: str, argument: str = "input") -> bytes:
+    """The bytes of the workbook at ``path``, after every check above; ScalesheetError names the reason."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ScalesheetError(argument, f"{path} does not exist")
+    except OSError as exc:
+        raise ScalesheetError(argument, f"{path}: {exc.strerror or exc}")
+    if stat.S_ISDIR(st.st_mode):
+        raise ScalesheetError(argument, f"{path} is a directory, not a workbook")
+    if not stat.S_ISREG(st.st_mode):
+        raise ScalesheetError(argument, f"{path} is not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ScalesheetError(argument, f"{path} is {st.st_size / 2**20:.0f} MiB; the limit is "
+                                        f"{MAX_FILE_BYTES // 2**20} MiB")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScalesheetError(argument, f"cannot read {path}: {exc.strerror or exc}")
+    check_xlsx_bytes(data, path, argument)
+    return data
 
 
 def check_xlsx(path: str, argument: str = "input") -> None:
     """Raise ScalesheetError with a clear reason if ``path`` is not a safe, readable .xlsx."""
-    if not os.path.exists(path):
-        raise ScalesheetError(argument, f"{path} does not exist")
-    if not os.path.isfile(path):
-        raise ScalesheetError(argument, f"{path} is not a file")
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise ScalesheetError(argument, f"{path} is {size / 2**20:.0f} MiB; the limit is {MAX_FILE_BYTES // 2**20} MiB")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head == OLE2_MAGIC:
+    read_xlsx(path, argument)
+
+
+def check_xlsx_bytes(data: bytes, path: str, argument: str = "input") -> None:
+    if data[:8] == OLE2_MAGIC:
         raise ScalesheetError(argument, f"{path} is encrypted (password-protected) or a legacy .xls; "
                                         "save it unprotected as .xlsx")
-    if not zipfile.is_zipfile(path):
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, EOFError, ValueError):
         raise ScalesheetError(argument, f"{path} is not an .xlsx workbook (not a zip archive)")
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > MAX_ENTRIES:
-                raise ScalesheetError(argument, f"{path} has {len(infos)} parts; the limit is {MAX_ENTRIES}")
-            total = sum(i.file_size for i in infos)
-            if total > MAX_UNCOMPRESSED_BYTES:
-                raise ScalesheetError(argument, f"{path} unpacks to {total / 2**20:.0f} MiB; the limit is "
-                                                f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB (zip bomb?)")
-            for i in infos:
-                if i.compress_size and i.file_size / i.compress_size > MAX_RATIO and i.file_size > 2**20:
-                    raise ScalesheetError(argument, f"{path}: part {i.filename} is compressed {i.file_size // i.compress_size}:1 (zip bomb?)")
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise ScalesheetError(argument, f"{path} is a zip but not an Excel workbook (no xl/workbook.xml)")
-            for i in infos:
-                if i.filename.endswith((".xml", ".rels", ".vml")):
-                    SafeET.fromstring(zf.read(i.filename))
+        infos = zf.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise ScalesheetError(argument, f"{path} has {len(infos)} parts; the limit is {MAX_ENTRIES}")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise ScalesheetError(argument, f"{path} unpacks to {total / 2**20:.0f} MiB; the limit is "
+                                            f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB (zip bomb?)")
+        for i in infos:
+            if i.compress_size and i.file_size / i.compress_size > MAX_RATIO and i.file_size > 2**20:
+                raise ScalesheetError(argument, f"{path}: part {i.filename} is compressed "
+                                                f"{i.file_size // i.compress_size}:1 (zip bomb?)")
+            if i.filename.endswith(XML_SUFFIXES) and i.file_size > MAX_PART_BYTES:
+                raise ScalesheetError(argument, f"{path}: part {i.filename} unpacks to {i.file_size / 2**20:.0f} "
+                                                f"MiB; the limit is {MAX_PART_BYTES // 2**20} MiB")
+            if i.flag_bits & 0x1:
+                raise ScalesheetError(argument, f"{path}: part {i.filename} is encrypted")
+        names = {i.filename for i in infos}
+        if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+            raise ScalesheetError(argument, f"{path} is a zip but not an Excel workbook (no xl/workbook.xml)")
+        parts = {}
+        cells = 0
+        for i in infos:
+            parts[i.filename] = part = zf.read(i)  # checks the CRC of every part, media included
+            if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
+                cells += len(_CELL_START.findall(part))   # counted before any parsing: refusing is cheap
+                if cells > MAX_CELLS:
+                    raise ScalesheetError(argument, f"{path} holds more than {MAX_CELLS:,} cells (the limit)")
+        for name, part in parts.items():
+            if name.endswith(XML_SUFFIXES):
+                SafeET.fromstring(part)
     except ScalesheetError:
         raise
     except (DefusedXmlException, SafeET.ParseError) as exc:
         raise ScalesheetError(argument, f"{path} contains unsafe or malformed XML ({type(exc).__name__})")
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ScalesheetError(argument, f"{path} is corrupt: {exc}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
+        raise ScalesheetError(argument, f"{path} is corrupt: {str(exc)[:120]}")
+
+
+def check_output(path: str, force: bool, argument: str = "output") -> None:
+    """The output may be written: its folder exists, it is not a folder or device, and --force is given to
+    replace an existing file."""
+    if os.path.lexists(path):
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ScalesheetError(argument, f"{path} is a directory; give a file name")
+        if not stat.S_ISREG(st.st_mode):
+            raise ScalesheetError(argument, f"{path} is not a regular file (a link, device or pipe); "
+                                            "it is never replaced")
+        if not force:
+            raise ScalesheetError(argument, f"{path} exists; pass --force to replace it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ScalesheetError(argument, f"the folder of {path} does not exist or is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ScalesheetError(argument, f"the folder of {path} is not writable")
 
 
 def refuse_overwrite(path: str, force: bool, argument: str = "output") -> None:
-    if os.path.exists(path) and not force:
-        raise ScalesheetError(argument, f"{path} exists; pass --force to replace it")
+    check_output(path, force, argument)
 
 
 def same_file(a: str, b: str) -> bool:
@@ -79,19 +163,57 @@ def same_file(a: str, b: str) -> bool:
         return False
 
 
-def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+def _new_file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def atomic_write(path: str, data: bytes, argument: str = "output") -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename. The file
+    keeps the mode of the regular file it replaces, or gets 0666 less the umask; anything but a regular file
+    at ``path`` is refused."""
     folder = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".scalesheet-", suffix=".tmp", dir=folder)
+    mode = _new_file_mode()
+    if os.path.lexists(path):
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ScalesheetError(argument, f"{path} is not a regular file; it is never replaced")
+        mode = stat.S_IMODE(st.st_mode)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".scalesheet-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ScalesheetError(argument, f"cannot write in the folder of {path}: {exc.strerror or exc}")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ScalesheetError(argument, f"cannot write {path}: {exc.strerror or exc}")
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def printable(text, limit: int = MAX_PRINTED_CHARS) -> str:
+    """Text safe to print on a terminal: control characters (escape sequences included), bidirectional
+    overrides and lone surrogates shown as \\xNN / \\uNNNN; cut to ``limit`` characters."""
+    s = str(text)
+    cut = len(s) > limit
+    s = s[:limit]
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0:
+            out.append("\\x%02x" % o)
+        elif 0xD800 <= o <= 0xDFFF or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069 or o in (0x200E, 0x200F):
+            out.append("\\u%04x" % o)
+        else:
+            out.append(ch)
+    return "".join(out) + ("…" if cut else "")

@@ -1,9 +1,17 @@
-"""Rewrite formula cells of an .xlsx at the XML level, leaving every other part untouched.
+"""Read the cells of an .xlsx and rewrite its formula cells at the XML level, leaving every other part untouched.
 
-``share``: cells whose formula calls a ``udfs`` function become plain values; native formulas stay live
-and get their computed value cached, so the copy shows every number before any recalculation.
-``recalc``: every formula stays and gets its computed value cached.
-Charts, styles, validations and names survive because only <c> elements of sheet parts change.
+``Package`` reads a (checked, see ``safeio``) workbook: sheet names and parts, shared strings, defined names
+and every cell of every worksheet with its formula and cached value. Sheet XML is first normalised so that
+every later step sees one form: comments and CDATA removed, ``r=`` added to rows and cells that lack it
+(their position follows the previous one, as the format defines). Element prefixes (``<x:c>``) are allowed
+everywhere.
+
+``rewrite`` applies one :class:`Edit` per formula cell: keep the formula and cache a value (``recalc``,
+live formulas of ``share``), replace it by a value (``share`` freezes calls to the Python functions), or
+write a new formula text (the hook for a live share copy). Every string written is XML-safe: characters
+XML 1.0 cannot hold (control characters, lone surrogates) are written as Excel's ``_xHHHH_`` escapes, and a
+literal ``_xHHHH_`` in a text is itself escaped as ``_x005F_xHHHH_``. ``validate`` re-reads the written
+package before anything replaces a file.
 """
 
 from __future__ import annotations
@@ -14,174 +22,510 @@ import math
 import posixpath
 import re
 import zipfile
+from dataclasses import dataclass, field
 
 import defusedxml.ElementTree as SafeET
 
-from .engine import ExcelError, uses_udf
+from udfs.core.errors import ScalesheetError
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-CELL = re.compile(rb"<c\b(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</c>)", re.S)
-FORMULA = re.compile(rb"<f\b(?P<fattrs>[^>]*?)(?:/>|>(?P<ftext>.*?)</f>)", re.S)
-ATTR = re.compile(rb'\s(?P<k>[A-Za-z:]+)="(?P<v>[^"]*)"')
+NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 MACRO_CT = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 PLAIN_CT = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+MAIN_CTS = (PLAIN_CT, MACRO_CT, b"application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+            b"application/vnd.ms-excel.template.macroEnabled.main+xml")
+EXCEL_MAX_CHARS = 32_767  # characters a cell can hold (Excel specifications and limits)
+ERROR_CODES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
+               "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "#PYTHON!"}
+
+_P = rb"(?P<p>(?:[A-Za-z_][\w.\-]*:)?)"
 
 
-def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> zip part path, from xl/workbook.xml and its relationships."""
-    wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
-    rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    target = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{NS_PKG_REL}}}Relationship")}
-    out = {}
-    for s in wb.iter(f"{{{NS_MAIN}}}sheet"):
-        t = target.get(s.get(f"{{{NS_REL}}}id"), "")
-        path = t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join("xl", t))
-        out[s.get("name")] = path
-    return out
+def _element(name: bytes) -> re.Pattern:
+    return re.compile(rb"<" + _P + name + rb"(?=[\s/>])(?P<attrs>[^>]*?)(?:/>|>(?P<body>.*?)</(?P=p)" + name
+                      + rb"\s*>)", re.S)
 
 
-def _attrs(raw: bytes) -> dict[bytes, bytes]:
-    return {m.group("k"): m.group("v") for m in ATTR.finditer(b" " + raw)}
+CELL = _element(rb"c")
+ROW = _element(rb"row")
+FORMULA = _element(rb"f")
+VALUE = _element(rb"v")
+TEXT = _element(rb"t")
+PHONETIC = _element(rb"rPh")
+INLINE = _element(rb"is")
+SHARED_ITEM = _element(rb"si")
+SHEET_DATA = _element(rb"sheetData")
+DEFINED_NAME = _element(rb"definedName")
+ATTR = re.compile(rb"""\s(?P<k>[\w:.\-]+)\s*=\s*(?P<q>["'])(?P<v>.*?)(?P=q)""", re.S)
+_CELL_START = re.compile(rb"<(?:[\w.\-]+:)?c[\s/>]")
+COMMENT = re.compile(rb"<!--.*?-->", re.S)
+CDATA = re.compile(rb"<!\[CDATA\[(?P<text>.*?)\]\]>", re.S)
+REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_X_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def _keep(attrs: dict[bytes, bytes]) -> bytes:
-    return b"".join(b' %s="%s"' % (k, attrs[k]) for k in (b"r", b"s") if k in attrs)
+# --------------------------------------------------------------------------------------------- text coding
+
+def decode_text(raw: bytes) -> str:
+    """XML element text (entities resolved) with Excel's ``_xHHHH_`` escapes decoded."""
+    text = html.unescape(raw.decode("utf-8", "replace")) if b"&" in raw else raw.decode("utf-8", "replace")
+    return _X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
-def _value_xml(value, with_formula: bytes | None) -> tuple[bytes, bytes]:
-    """(type attribute, inner XML) for a value; with_formula keeps the <f> element before <v>."""
-    f = with_formula or b""
-    if isinstance(value, ExcelError):
-        return b' t="e"', f + b"<v>" + html.escape(value.code).encode() + b"</v>"
+def encode_text(text: str) -> bytes:
+    """A Python string as XML element text that Excel reads back as the same string."""
+    text = re.sub(r"_(?=x[0-9A-Fa-f]{4}_)", "_x005F_", text)
+    text = _XML_ILLEGAL.sub(lambda m: "_x%04X_" % ord(m.group(0)), text)
+    return html.escape(text, quote=False).encode("utf-8")
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    m = REF.match(ref)
+    if not m:
+        raise ValueError(ref)
+    return int(m.group(2)), col_index(m.group(1))
+
+
+def attrs_of(raw: bytes | None) -> dict[bytes, bytes]:
+    return {m.group("k"): m.group("v") for m in ATTR.finditer(b" " + (raw or b""))}
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+@dataclass
+class Cell:
+    ref: str                      # "B3"
+    formula: str | None = None    # formula text without "=", None for a value cell (shared children: expanded later)
+    fattrs: dict = field(default_factory=dict)   # attributes of <f>: t (array/shared), ref, si
+    value: object = None          # cached value: float, bool, str, ExcelErrorText, or None
+
+
+@dataclass(frozen=True)
+class ErrorText:
+    """A cached Excel error value read from the file (#N/A, ...)."""
+    code: str
+
+    def __str__(self):
+        return self.code
+
+
+@dataclass
+class Sheet:
+    name: str
+    part: str
+    xml: bytes = b""             # normalised part
+    cells: dict = field(default_factory=dict)   # ref -> Cell
+    max_row: int = 0
+    max_col: int = 0
+    worksheet: bool = True
+
+
+@dataclass
+class Name:
+    name: str
+    text: str
+    local: int | None = None      # sheet index for a sheet-scoped name
+    hidden: bool = False
+
+
+def _normalise_sheet(xml: bytes) -> bytes:
+    """Comments dropped, CDATA as escaped text, and ``r=`` on every row and cell of sheetData."""
+    if b"<!--" in xml:
+        xml = COMMENT.sub(b"", xml)
+    if b"<![CDATA[" in xml:
+        xml = CDATA.sub(lambda m: html.escape(m.group("text").decode("utf-8", "replace"), quote=False).encode(), xml)
+    sd = SHEET_DATA.search(xml)
+    if not sd or not sd.group("body"):
+        return xml
+    body = sd.group("body")
+    if not re.search(rb"<(?:[\w.\-]+:)?(?:c|row)(?=[\s/>])(?![^>]*\sr\s*=)", body):
+        return xml
+    row_no = 0
+
+    def fix_row(m: re.Match) -> bytes:
+        nonlocal row_no
+        a = attrs_of(m.group("attrs"))
+        row_no = int(a[b"r"]) if b"r" in a and a[b"r"].isdigit() else row_no + 1
+        col = 0
+
+        def fix_cell(c: re.Match) -> bytes:
+            nonlocal col
+            ca = attrs_of(c.group("attrs"))
+            if b"r" in ca:
+                try:
+                    col = split_ref(ca[b"r"].decode())[1]
+                except ValueError:
+                    col += 1
+                return c.group(0)
+            col += 1
+            return c.group(0).replace(b"<" + c.group("p") + b"c", b"<" + c.group("p") + b'c r="%s%d"'
+                                      % (col_letters(col).encode(), row_no), 1)
+
+        head = m.group(0)[: m.start("attrs") - m.start(0)] + m.group("attrs")
+        if b"r" not in a:
+            head = head.replace(b"<" + m.group("p") + b"row", b"<" + m.group("p") + b'row r="%d"' % row_no, 1)
+        if m.group("body") is None:
+            return head + b"/>"
+        return head + b">" + CELL.sub(fix_cell, m.group("body")) + b"</" + m.group("p") + b"row>"
+
+    return xml[: sd.start("body")] + ROW.sub(fix_row, body) + xml[sd.end("body"):]
+
+
+def _cell_value(t: bytes | None, body: bytes, strings: list[str]):
+    if t == b"inlineStr":
+        is_ = INLINE.search(body)
+        inner = PHONETIC.sub(b"", is_.group("body") or b"") if is_ else b""
+        return "".join(decode_text(m.group("body") or b"") for m in TEXT.finditer(inner))
+    v = VALUE.search(body)
+    if not v:
+        return None
+    raw = v.group("body") or b""
+    if t == b"s":
+        try:
+            return strings[int(raw)]
+        except (ValueError, IndexError):
+            return None
+    if t in (b"str", b"d"):
+        return decode_text(raw)
+    if t == b"b":
+        return raw.strip() in (b"1", b"true")
+    if t == b"e":
+        return ErrorText(decode_text(raw).strip())
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+class Package:
+    """The parts of a workbook that ``share`` and ``recalc`` read, from bytes already checked by ``safeio``."""
+
+    def __init__(self, data: bytes, label: str = "input"):
+        self.label = label
+        self.zip = zipfile.ZipFile(io.BytesIO(data))
+        self.part_names = {i.filename for i in self.zip.infolist()}
+        wb = SafeET.fromstring(self.zip.read("xl/workbook.xml"))
+        self.workbook_xml = self.zip.read("xl/workbook.xml")
+        rels_name = "xl/_rels/workbook.xml.rels"
+        if rels_name not in self.part_names:
+            raise ScalesheetError(label, "the workbook has no xl/_rels/workbook.xml.rels part")
+        rels = SafeET.fromstring(self.zip.read(rels_name))
+        target = {r.get("Id"): (r.get("Target") or "", r.get("Type") or "", r.get("TargetMode"))
+                  for r in rels.iter(f"{{{NS_PKG_REL}}}Relationship")}
+        self.external_parts = [t for t, typ, mode in target.values() if typ.endswith("/externalLink")]
+        self.strings = self._shared_strings(target)
+        self.sheets: list[Sheet] = []
+        from .safeio import MAX_CELLS
+        stored = 0
+        for s in wb.iter(f"{{{NS_MAIN}}}sheet"):
+            name = s.get("name") or ""
+            t, typ, mode = target.get(s.get(f"{{{NS_REL}}}id"), ("", "", None))
+            path = t.lstrip("/") if t.startswith("/") else posixpath.normpath(posixpath.join("xl", t))
+            sheet = Sheet(name, path, worksheet=typ.endswith("/worksheet"))
+            if sheet.worksheet:
+                if path not in self.part_names:
+                    raise ScalesheetError(label, f"sheet {name!r} is listed in xl/workbook.xml but its part "
+                                                 f"{path} is missing from the file")
+                sheet.xml = _normalise_sheet(self.zip.read(path))
+                stored += len(_CELL_START.findall(sheet.xml))
+                if stored > MAX_CELLS:
+                    raise ScalesheetError(label, f"the workbook holds more than {MAX_CELLS:,} cells (the limit)")
+                self._read_cells(sheet)
+            self.sheets.append(sheet)
+        self.names: list[Name] = []
+        for dn in wb.iter(f"{{{NS_MAIN}}}definedName"):
+            local = dn.get("localSheetId")
+            self.names.append(Name(dn.get("name") or "", dn.text or "",
+                                   int(local) if local and local.isdigit() else None,
+                                   (dn.get("hidden") or "").lower() in ("1", "true")))
+
+    def _shared_strings(self, target) -> list[str]:
+        part = next((posixpath.normpath(posixpath.join("xl", t)) for t, typ, _ in target.values()
+                     if typ.endswith("/sharedStrings")), "xl/sharedStrings.xml")
+        if part not in self.part_names:
+            return []
+        xml = self.zip.read(part)
+        out = []
+        for si in SHARED_ITEM.finditer(xml):
+            inner = PHONETIC.sub(b"", si.group("body") or b"")
+            out.append("".join(decode_text(m.group("body") or b"") for m in TEXT.finditer(inner)))
+        return out
+
+    def _read_cells(self, sheet: Sheet) -> None:
+        sd = SHEET_DATA.search(sheet.xml)
+        if not sd or not sd.group("body"):
+            return
+        for m in CELL.finditer(sd.group("body")):
+            a = attrs_of(m.group("attrs"))
+            try:
+                row, col = split_ref(a.get(b"r", b"").decode())
+            except ValueError:
+                raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell with an invalid reference "
+                                                  f"{a.get(b'r', b'')[:20]!r}")
+            if row > 1_048_576 or col > 16_384:
+                raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
+            body = m.group("body") or b""
+            ref = f"{col_letters(col)}{row}"
+            cell = Cell(ref, value=_cell_value(a.get(b"t"), body, self.strings))
+            fm = FORMULA.search(body)
+            if fm:
+                cell.fattrs = {k.decode(): v.decode() for k, v in attrs_of(fm.group("attrs")).items()}
+                text = decode_text(fm.group("body") or b"") if fm.group("body") else None
+                cell.formula = text[1:] if text and text.startswith("=") else text
+                if cell.formula is None and cell.fattrs.get("t") != "shared":
+                    cell.fattrs = {}
+            sheet.cells[ref] = cell        # a repeated reference: the later cell wins, as in Excel
+            sheet.max_row, sheet.max_col = max(sheet.max_row, row), max(sheet.max_col, col)
+
+    def sheet_index(self, name: str) -> int | None:
+        key = excel_upper(name)
+        for i, s in enumerate(self.sheets):
+            if excel_upper(s.name) == key:
+                return i
+        return None
+
+
+def excel_upper(name: str) -> str:
+    """Sheet and defined names compare as Excel compares them: case-insensitively, one character at a time
+    (simple case mapping), so 'Straße' and 'STRASSE' are two different sheets, as they are in Excel."""
+    return "".join(ch.upper() if len(ch.upper()) == 1 else ch for ch in name)
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+KEEP = object()   # Edit.formula: keep the cell's own <f> element
+
+
+@dataclass
+class Edit:
+    """What one formula (or array-range) cell becomes: ``formula`` KEEP (keep <f>, cache ``value``), None
+    (a plain value, frozen) or a new formula text (without "=") cached with ``value``."""
+    value: object
+    formula: object = KEEP
+
+
+def value_xml(value, p: bytes, formula: bytes | None) -> tuple[bytes, bytes]:
+    """(type attribute, inner XML) for a value; ``formula`` is the <f> element written before <v>."""
+    f = formula or b""
+    v0, v1 = b"<" + p + b"v>", b"</" + p + b"v>"
+    code = getattr(value, "code", None)
+    if code is not None:
+        code = code if code in ERROR_CODES else "#N/A"
+        return b' t="e"', f + v0 + code.encode() + v1
     if isinstance(value, bool):
-        return b' t="b"', f + (b"<v>1</v>" if value else b"<v>0</v>")
+        return b' t="b"', f + v0 + (b"1" if value else b"0") + v1
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return b' t="e"', f + b"<v>#NUM!</v>"
-        return b"", f + b"<v>" + repr(float(value)).encode() + b"</v>"
+        if not math.isfinite(value):
+            return b' t="e"', f + v0 + b"#NUM!" + v1
+        return b"", f + v0 + repr(float(value)).encode() + v1
     if value is None:
-        return (b"", f) if with_formula else (b' t="inlineStr"', b"<is><t></t></is>")
-    text = html.escape(str(value), quote=False).encode()
-    if with_formula:
-        return b' t="str"', f + b"<v>" + text + b"</v>"
-    return b' t="inlineStr"', b'<is><t xml:space="preserve">' + text + b"</t></is>"
+        return (b"", f) if formula else (b"", b"")
+    text = str(value)[:EXCEL_MAX_CHARS]
+    if formula:
+        return b' t="str"', f + v0 + encode_text(text) + v1
+    return (b' t="inlineStr"', b"<" + p + b'is><' + p + b't xml:space="preserve">' + encode_text(text)
+            + b"</" + p + b"t></" + p + b"is>")
 
 
-def patch_sheet(xml: bytes, values: dict[str, object], freeze_udfs: bool, live=None,
-                sheet: str = "") -> tuple[bytes, int, int]:
-    """Return (new xml, cells frozen to values, formulas given cached values)."""
-    udf_groups: set[bytes] = set()
-    for m in CELL.finditer(xml):
-        fm = FORMULA.search(m.group("body") or b"")
-        if fm and fm.group("ftext") and uses_udf(html.unescape(fm.group("ftext").decode())):
-            fa = _attrs(fm.group("fattrs"))
-            if fa.get(b"t") == b"shared" and b"si" in fa:
-                udf_groups.add(fa[b"si"])
-    frozen = cached = 0
+def _patch_sheet(xml: bytes, edits: dict[str, Edit]) -> tuple[bytes, int, int, int]:
+    """Apply edits to a normalised sheet: (xml, frozen, cached, rewritten)."""
+    counts = [0, 0, 0]
+    sd = SHEET_DATA.search(xml)
+    if not sd or not sd.group("body"):
+        return xml, 0, 0, 0
 
     def replace(m: re.Match) -> bytes:
-        nonlocal frozen, cached
-        body = m.group("body") or b""
-        fm = FORMULA.search(body)
-        if not fm:
+        a = attrs_of(m.group("attrs"))
+        ref = a.get(b"r", b"").decode()
+        edit = edits.get(ref)
+        if edit is None:
             return m.group(0)
-        attrs = _attrs(m.group("attrs"))
-        ref = attrs.get(b"r", b"").decode()
-        if ref not in values:
-            return m.group(0)
-        value = values[ref]
-        fa = _attrs(fm.group("fattrs"))
-        text = html.unescape((fm.group("ftext") or b"").decode())
-        is_udf = uses_udf(text) or (fa.get(b"t") == b"shared" and fa.get(b"si") in udf_groups)
-        if freeze_udfs and is_udf:
-            frozen += 1
-            # live.py: the native formula that replaces the call (live or guarded), or None for a bare value
-            native = live.replace(sheet, ref, text, value) if live is not None and text else None
-            if isinstance(native, tuple):       # (formula, the value it shows)
-                native, value = native
-            f = b"<f>" + html.escape(native, quote=False).encode() + b"</f>" if native else None
-            t, inner = _value_xml(value, f)
+        p = m.group("p")
+        fm = FORMULA.search(m.group("body") or b"")
+        keep = b"".join(b' %s="%s"' % (k, a[k]) for k in (b"r", b"s") if k in a)
+        if edit.formula is KEEP:
+            if fm is None:        # a cell inside an array formula's range: only its value changes
+                t, inner = value_xml(edit.value, p, None)
+            else:
+                counts[1] += 1
+                t, inner = value_xml(edit.value, p, fm.group(0))
+        elif edit.formula is None:
+            counts[0] += fm is not None
+            t, inner = value_xml(edit.value, p, None)
         else:
-            cached += 1
-            t, inner = _value_xml(value, fm.group(0))
-        return b"<c" + _keep(attrs) + t + b">" + inner + b"</c>"
+            counts[2] += 1
+            t, inner = value_xml(edit.value, p, b"<" + p + b"f>" + encode_text(str(edit.formula)) + b"</" + p + b"f>")
+        if not inner:
+            return b"<" + p + b"c" + keep + b"/>"
+        return b"<" + p + b"c" + keep + t + b">" + inner + b"</" + p + b"c>"
 
-    return CELL.sub(replace, xml), frozen, cached
+    body = CELL.sub(replace, sd.group("body"))
+    return xml[: sd.start("body")] + body + xml[sd.end("body"):], *counts
 
 
-def formula_cells(src: bytes) -> set[tuple[str, str]]:
-    """(SHEET NAME UPPER-CASED, "A1") of every cell that holds a formula."""
-    zin = zipfile.ZipFile(io.BytesIO(src))
-    out = set()
-    for name, part in sheet_parts(zin).items():
-        for m in CELL.finditer(zin.read(part)):
-            if m.group("body") and FORMULA.search(m.group("body")):
-                ref = _attrs(m.group("attrs")).get(b"r", b"").decode()
-                out.add((name.upper(), ref))
-    return out
+def name_literal(value) -> str:
+    """A defined name's computed value as a formula constant."""
+    code = getattr(value, "code", None)
+    if code is not None:
+        return code if code in ERROR_CODES else "#N/A"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(float(value)) if math.isfinite(value) else "#NUM!"
+    if value is None:
+        return '""'
+    return '"' + str(value)[:255].replace('"', '""') + '"'
+
+
+def _patch_names(xml: bytes, edits: dict[tuple[str, int | None], str]) -> bytes:
+    def replace(m: re.Match) -> bytes:
+        a = attrs_of(m.group("attrs"))
+        local = a.get(b"localSheetId")
+        key = (excel_upper(decode_text(a.get(b"name", b""))), int(local) if local and local.isdigit() else None)
+        if key not in edits:
+            return m.group(0)
+        return (m.group(0)[: m.start("attrs") - m.start(0)] + m.group("attrs") + b">" + encode_text(edits[key])
+                + b"</" + m.group("p") + b"definedName>")
+    return DEFINED_NAME.sub(replace, xml)
 
 
 def _drop_parts(ct: bytes, rels: bytes, names: set[str]) -> tuple[bytes, bytes]:
     for name in names:
-        ct = re.sub(rb'<Override[^>]*PartName="/' + re.escape(name.encode()) + rb'"[^>]*/>', b"", ct)
+        ct = re.sub(rb'<(?:[\w.\-]+:)?Override[^>]*PartName="/' + re.escape(name.encode()) + rb'"[^>]*/>', b"", ct)
         base = posixpath.basename(name).encode()
-        rels = re.sub(rb'<Relationship[^>]*Target="[^"]*' + re.escape(base) + rb'"[^>]*/>', b"", rels)
+        rels = re.sub(rb'<(?:[\w.\-]+:)?Relationship[^>]*Target="[^"]*' + re.escape(base) + rb'"[^>]*/>', b"", rels)
     return ct, rels
-
-
-def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool,
-            drop_macros: bool = True) -> tuple[bytes, dict]:
-    """Return the rewritten workbook bytes and counts; ``values`` keyed by (SHEET UPPER, "A1")."""
-    zin = zipfile.ZipFile(io.BytesIO(src))
-    parts = {name.upper(): path for name, path in sheet_parts(zin).items()}
-    by_part: dict[str, dict[str, object]] = {}
-    for (sheet, cell), v in values.items():
-        if sheet in parts:
-            by_part.setdefault(parts[sheet], {})[cell] = v
-    names = {i.filename for i in zin.infolist()}
-    drop = {n for n in names if n == "xl/calcChain.xml"}
-    if drop_macros:
-        drop |= {n for n in names if n.endswith("vbaProject.bin") or n.endswith("vbaProjectSignature.bin")}
-    stats = {"frozen": 0, "cached": 0}
-    sharer = None
-    if freeze_udfs:
-        from .live import Sharer
-        sharer = Sharer(src, values)
-    names_of = {path: name for name, path in sheet_parts(zin).items()}
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            if info.filename in drop:
-                continue
-            data = zin.read(info.filename)
-            if info.filename in by_part:
-                data, f, c = patch_sheet(data, by_part[info.filename], freeze_udfs, sharer,
-                                         names_of.get(info.filename, ""))
-                stats["frozen"] += f
-                stats["cached"] += c
-            elif info.filename == "[Content_Types].xml":
-                data, _ = _drop_parts(data, b"", drop)
-                if drop_macros:
-                    data = data.replace(MACRO_CT, PLAIN_CT)
-            elif info.filename == "xl/_rels/workbook.xml.rels":
-                _, data = _drop_parts(b"", data, drop)
-            elif info.filename == "xl/workbook.xml":
-                data = _full_calc_on_load(data)
-            zout.writestr(info, data)
-    if sharer is not None:
-        stats.update(sharer.counts, summary=sharer.summary())
-    return out.getvalue(), stats
 
 
 def _full_calc_on_load(xml: bytes) -> bytes:
     """Ask Excel and LibreOffice to recompute native formulas when the file is opened."""
-    m = re.search(rb"<calcPr\b[^>]*?/?>", xml)
+    m = re.search(rb"<(?P<p>(?:[\w.\-]+:)?)calcPr\b[^>]*?/?>", xml)
     if m:
         tag = m.group(0)
         if b"fullCalcOnLoad" in tag:
             return xml
         new = tag[:-2] + b' fullCalcOnLoad="1"/>' if tag.endswith(b"/>") else tag[:-1] + b' fullCalcOnLoad="1">'
         return xml.replace(tag, new, 1)
-    return xml.replace(b"</workbook>", b'<calcPr calcId="191029" fullCalcOnLoad="1"/></workbook>', 1)
+    m = re.search(rb"</(?P<p>(?:[\w.\-]+:)?)workbook\s*>", xml)
+    if not m:
+        return xml
+    p = m.group("p")
+    return xml[: m.start()] + b"<" + p + b'calcPr calcId="191029" fullCalcOnLoad="1"/>' + xml[m.start():]
+
+
+def apply(pkg: Package, edits: dict[tuple[int, str], Edit], *, macros: bool,
+            name_edits: dict | None = None) -> tuple[bytes, dict]:
+    """The package with ``edits`` applied, keyed (sheet index, "A1"). ``macros`` False drops a VBA project and
+    writes the plain workbook content type; True keeps it and writes the macro-enabled one."""
+    by_part: dict[str, dict[str, Edit]] = {}
+    for (i, ref), e in edits.items():
+        by_part.setdefault(pkg.sheets[i].part, {})[ref] = e
+    xml_of = {s.part: s.xml for s in pkg.sheets if s.worksheet}
+    names = pkg.part_names
+    drop = {n for n in names if n == "xl/calcChain.xml"}
+    vba = {n for n in names if n.endswith(("vbaProject.bin", "vbaProjectSignature.bin", "vbaProject.bin.rels",
+                                           "vbaProjectSignatureAgile.bin", "vbaProjectSignatureV3.bin"))}
+    if not macros:
+        drop |= vba
+    stats = {"frozen": 0, "cached": 0, "rewritten": 0, "macros_dropped": bool(vba) and not macros}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in pkg.zip.infolist():
+            if info.filename in drop:
+                continue
+            data = xml_of.get(info.filename)
+            if data is None:
+                data = pkg.zip.read(info.filename)
+            if info.filename in by_part:
+                data, f, c, r = _patch_sheet(data, by_part[info.filename])
+                stats["frozen"] += f
+                stats["cached"] += c
+                stats["rewritten"] += r
+            elif info.filename == "[Content_Types].xml":
+                data, _ = _drop_parts(data, b"", drop)
+                for ct in MAIN_CTS:
+                    data = data.replace(ct, MACRO_CT if macros else PLAIN_CT)
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                _, data = _drop_parts(b"", data, drop)
+            elif info.filename == "xl/workbook.xml":
+                data = _full_calc_on_load(data)
+                if name_edits:
+                    data = _patch_names(data, name_edits)
+            zout.writestr(info, data)
+    return out.getvalue(), stats
+
+
+def validate(data: bytes, label: str = "output") -> Package:
+    """Re-read a written package: a zip whose every part reads back (CRC), every XML part parses, every
+    sheet listed exists; returns it as a Package. Raises ScalesheetError naming what is wrong."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        bad = zf.testzip()
+        if bad:
+            raise ScalesheetError(label, f"the written file failed its own check (part {bad} does not read back); "
+                                         "nothing was written")
+        for info in zf.infolist():
+            if info.filename.endswith((".xml", ".rels", ".vml")):
+                SafeET.fromstring(zf.read(info.filename))
+        return Package(data, label)
+    except ScalesheetError:
+        raise
+    except Exception as exc:
+        raise ScalesheetError(label, f"the written file failed its own check ({type(exc).__name__}: "
+                                     f"{str(exc)[:120]}); nothing was written")
+
+
+# ------------------------------------------------------------------------------- compatibility wrappers
+
+def formula_cells(src: bytes) -> set[tuple[str, str]]:
+    """(SHEET NAME UPPER-CASED, "A1") of every cell that holds a formula (shared children included)."""
+    pkg = Package(src)
+    return {(s.name.upper(), ref) for s in pkg.sheets for ref, c in s.cells.items()
+            if c.formula is not None or c.fattrs.get("t") == "shared"}
+
+
+def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool,
+            drop_macros: bool = True) -> tuple[bytes, dict]:
+    """Older interface: ``values`` keyed (SHEET UPPER, "A1"); calls to the functions frozen when ``freeze_udfs``."""
+    from .engine import uses_udf
+
+    pkg = Package(src)
+    sharer = None
+    if freeze_udfs:
+        from .live import Sharer
+
+        sharer = Sharer(src, values)
+    edits = {}
+    for i, s in enumerate(pkg.sheets):
+        for ref, c in s.cells.items():
+            key = (s.name.upper(), ref)
+            if key in values and (c.formula is not None or c.fattrs.get("t") == "shared"):
+                value, formula = values[key], KEEP
+                if freeze_udfs and uses_udf(c.formula or ""):
+                    native = sharer.replace(s.name, ref, c.formula, value)  # live or guarded (live.py)
+                    if isinstance(native, tuple):
+                        native, value = native
+                    formula = native or None
+                edits[(i, ref)] = Edit(value, formula)
+    data, stats = apply(pkg, edits, macros=not drop_macros)
+    if sharer is not None:
+        stats.update(sharer.counts, summary=sharer.summary())
+    return data, stats
