@@ -95,9 +95,11 @@ def build(wb) -> None:
     w.calc("Active parameters per token", f"=LLM_ACTIVE_PARAMS({m})", "count", "MoE: shared + top-k experts", COUNT)
     w.calc("Weights", f"=LLM_WEIGHTS_GIB({m},sc_precision)", "GiB", "Scales and metadata included", GIB)
     w.calc("KV cache", f"=LLM_KV_CACHE_GIB({m},sc_context,sc_batch,sc_kv_precision)", "GiB",
-           "2 x layers x KV heads x head dim x bytes x context x batch", GIB)
+           "Attention layers: 2 x KV heads x head dim (MLA: latent + rope key) x bytes x cached tokens x batch", GIB)
+    w.calc("Recurrent state", f"=LLM_STATE_GIB({m},sc_batch)", "GiB",
+           "Mamba / linear-attention layers: fp32 state per sequence x batch, independent of context", GIB)
     vram = w.calc("Inference memory, whole deployment", f"=LLM_INFER_VRAM_GIB({m},{args})", "GiB",
-                  "Weights + KV + activations + one runtime overhead", GIB, output=True)
+                  "Weights + KV + recurrent state + activations + one runtime overhead", GIB, output=True)
     mem = w.calc("GPU memory (each)", "=" + gpu_field("sc_gpu", "memory_gib"),
                  "GiB", "From the GPUs sheet", GIB)
     w.calc("GPUs needed", f"=LLM_GPUS_NEEDED({m},{g},{args})", "GPUs", "Whole GPUs, each keeping its runtime overhead",
