@@ -74,19 +74,7 @@ def literal(value) -> str:
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]+)(?::\$?([A-Z]{1,3})\$?([0-9]+))?$")
 
 
-def _col(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _letters(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+from .xlsxpatch import col_index as _col, col_letters as _letters  # noqa: E402  (one column-letter codec)
 
 
 def quote(sheet: str) -> str:
