@@ -527,5 +527,6 @@ def rewrite(src: bytes, values: dict[tuple[str, str], object], freeze_udfs: bool
                 edits[(i, ref)] = Edit(value, formula)
     data, stats = apply(pkg, edits, macros=not drop_macros)
     if sharer is not None:
+        stats["frozen"] += stats["rewritten"]  # every call replaced: live native, guarded or a bare value
         stats.update(sharer.counts, summary=sharer.summary())
     return data, stats

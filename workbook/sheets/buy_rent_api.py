@@ -406,7 +406,7 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
            name="br_irr_m")
     w.calc("IRR of owning, per year", '=IF(ISNUMBER(br_irr_m),(1+br_irr_m)^eng_months_per_year-1,br_irr_m)',
            "fraction per year", "(1 + monthly)^12 - 1", PCT, name="br_irr_y", output=True)
-    w.calc("Payback month of owning", f'=IF(COUNT({rng("paid")})=0,"not within the horizon",MIN({rng("paid")}))',
+    w.calc("Payback month of owning", f'=IF(ISERROR(SUM({rng("paid")})),SUM({rng("paid")}),IF(COUNT({rng("paid")})=0,"not within the horizon",MIN({rng("paid")})))',
            "month", "First month from which the cumulative saving stays >= 0", COUNT, name="br_payback", output=True)
     w.calc("Owned GPUs at the end", f"=INDEX({rng('gpus_Owned')},br_horizon)", "GPUs", "Including the reserve",
            COUNT)
@@ -436,8 +436,8 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
     w.calc("Lifecycle IRR, per year", f'=IF(SUM({rng("life")})<=0,"below 0: never recovers its cost",'
            f'IFERROR((1+IRR({rng("life")}))^eng_months_per_year-1,'
            '"no IRR: flows do not change sign"))', "fraction per year", "Excel IRR of the monthly flows", PCT)
-    w.calc("Lifecycle payback month", f'=IF(COUNT({rng("life_paid")})=0,"not within the horizon",'
-           f'MIN({rng("life_paid")}))', "month", "Cumulative cash stays >= 0 from then on", COUNT, output=True)
+    w.calc("Lifecycle payback month", f'=IF(ISERROR(SUM({rng("life_paid")})),SUM({rng("life_paid")}),'
+           f'IF(COUNT({rng("life_paid")})=0,"not within the horizon",MIN({rng("life_paid")})))', "month", "Cumulative cash stays >= 0 from then on", COUNT, output=True)
 
     # ------------------------------------------------------------------ tornado
     _tornado(w)

@@ -25,6 +25,13 @@ CANDIDATES = ["h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb", "l40s", "rtx-4090
 CONCURRENCY = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 
 
+
+def _passed(col: str, r: int) -> str:
+    """What a cell shows when its source is not a number: the source's own '#' text (a refusal, such as a
+    share copy's #frozen) or error, passed through so it is never hidden behind "-"; else "-"."""
+    src = f"{col}{r}"
+    return f'IF(ISERROR({src}),{src},IF(LEFT({src}&"")="#",{src},"-"))'
+
 def build(wb) -> None:
     w = Writer(wb, TITLE, widths={"A": 40, "B": 14, "C": 14, "D": 14, "E": 14, "F": 14, "G": 14, "H": 15,
                                   "I": 15, "J": 15, "K": 15, "L": 15, "M": 14})
@@ -107,13 +114,14 @@ def build(wb) -> None:
                (f'=LLM_GPUS_FOR_SLO(sv_model,A{r},{slo},"base")', COUNT),
                (f'=LLM_GPUS_FOR_SLO(sv_model,A{r},{slo},"high")', COUNT),
                (f'=LLM_REPLICAS_FOR_SLO(sv_model,A{r},{slo},"base")', COUNT),
-               (f"=IF(ISNUMBER(D{r}),D{r}/F{r},\"-\")", COUNT),
-               (f"=IF(ISNUMBER(D{r}),D{r}*B{r}*eng_hours_per_month,\"-\")", MONEY),
-               (f"=IF(ISNUMBER(H{r}),H{r}*{share_in}/sv_in_tokens*sv_tokens_per_mtok,\"-\")", MONEY2),
-               (f"=IF(ISNUMBER(H{r}),H{r}*(1-{share_in})/sv_out_tokens*sv_tokens_per_mtok,\"-\")", MONEY2),
-               (f"=IF(AND(ISNUMBER(J{r}),sv_api_out>0),J{r}/sv_api_out,\"-\")", RATIO),
-               (f"=IF(AND(ISNUMBER(I{r}),sv_api_in>0),I{r}/sv_api_in,\"-\")", RATIO),
-               (f"=IF(AND(ISNUMBER(H{r}),B{r}>0),IF(H{r}=MIN($H${first}:$H${first + len(CANDIDATES) - 1}),\"cheapest\",\"\"),\"\")",
+               (f"=IF(ISNUMBER(D{r}),D{r}/F{r},{_passed('D', r)})", COUNT),
+               (f"=IF(ISNUMBER(D{r}),D{r}*B{r}*eng_hours_per_month,{_passed('D', r)})", MONEY),
+               (f"=IF(ISNUMBER(H{r}),H{r}*{share_in}/sv_in_tokens*sv_tokens_per_mtok,{_passed('H', r)})", MONEY2),
+               (f"=IF(ISNUMBER(H{r}),H{r}*(1-{share_in})/sv_out_tokens*sv_tokens_per_mtok,{_passed('H', r)})", MONEY2),
+               (f"=IF(AND(ISNUMBER(J{r}),sv_api_out>0),J{r}/sv_api_out,{_passed('J', r)})", RATIO),
+               (f"=IF(AND(ISNUMBER(I{r}),sv_api_in>0),I{r}/sv_api_in,{_passed('I', r)})", RATIO),
+               (f"=IF(ISNUMBER(H{r}),IF(B{r}>0,IF(H{r}=MIN($H${first}:$H${first + len(CANDIDATES) - 1}),\"cheapest\",\"\"),\"\"),"
+                f"IF(LEFT(H{r}&\"\")=\"#\",H{r},\"\"))",
                 "General")]
         for j, (f, fmt) in enumerate(row, start=2):
             style_calc(ws.cell(r, j, f), fmt, output=j in (4, 8, 10))
@@ -137,7 +145,7 @@ def build(wb) -> None:
     w.header(["Input", "Value", "Unit", "Note"])
     w.input("GPU for the chart", "sv_chart_gpu", CANDIDATES[0], "name", "Any GPU of the GPUs sheet",
             validation=list_validation("GPUNames", "GPU"))
-    w.calc("GPUs per replica for the chart", f"=IF(ISNUMBER(G{first}),G{first},1)", "GPUs",
+    w.calc("GPUs per replica for the chart", f"=IF(ISNUMBER(G{first}),G{first},IF(LEFT(G{first}&\"\")=\"#\",G{first},1))", "GPUs",
            "The first candidate's replica size", COUNT, name="sv_chart_tp")
     hdr2 = w.header(["Concurrency (sequences)", "Replica output (tokens/s)", "Per user (tokens/s)",
                      "Requests per second (replica)"])
