@@ -103,18 +103,19 @@ class Workbook:
         self._sentinels = None
         self._current = None               # the cell being guarded (it cannot be its own sentinel)
         for ws in wb.worksheets:
-            for row in ws.iter_rows():
-                for c in row:
-                    if c.value is None:
-                        continue
-                    key = (ws.title.upper(), c.coordinate)
-                    if isinstance(c.value, str) and c.value.startswith("="):
-                        self.formulas.add(key)
-                        self.texts[key] = c.value
-                    elif c.data_type != "f":
-                        self.cells[key] = c.value
-                    else:
-                        self.formulas.add(key)
+            # only the cells the file stores (iter_rows would create every cell of the used range: a file with
+            # one cell at row 1,048,576 would need gigabytes)
+            for c in list(ws._cells.values()):
+                if c.value is None:
+                    continue
+                key = (ws.title.upper(), c.coordinate)
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    self.formulas.add(key)
+                    self.texts[key] = c.value
+                elif c.data_type != "f":
+                    self.cells[key] = c.value
+                else:
+                    self.formulas.add(key)
         self.values = values
 
     # ------------------------------------------------------------------ precedents
