@@ -456,3 +456,19 @@ def test_args_built_inline_are_remembered_too():
     before = len(adapter._scalar_memo)
     udfs.LLM_KV_CACHE_GIB("llama-3-8b", [[4096.0]], [[8.0]])
     assert len(adapter._scalar_memo) == before
+
+
+def test_gpu_spec_reads_a_gpu_row_passed_as_a_range():
+    """GPU_SPEC on a GPUs-sheet row passed as a range reads that row as it stands (an edited or added row), never
+    the shipped catalog's figure for the same name."""
+    import udfs
+
+    edited = [["name", "memory_gib", "bandwidth_gb_s", "generation", "price_usd"],
+              ["h100-sxm", 40, 1000, "hopper", None]]
+    assert udfs.GPU_SPEC(edited, [["bandwidth_gb_s"]]) == 1000.0
+    assert udfs.GPU_SPEC("h100-sxm", "bandwidth_gb_s") != 1000.0
+    assert udfs.GPU_SPEC(edited, "generation") == "hopper"
+    assert udfs.GPU_SPEC(edited, "price_usd").startswith("#field:")
+    assert udfs.GPU_SPEC(edited, "bogus").startswith("#field:")
+    added = [["name", "memory_gib"], ["my-gpu", 48]]
+    assert udfs.GPU_SPEC(added, "memory_gib") == 48.0

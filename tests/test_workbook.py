@@ -203,6 +203,63 @@ def test_a_gpu_row_added_to_the_catalog_works_everywhere(built, book, tmp_path):
     assert not bad, sorted(bad.items())[:10]
 
 
+def test_no_formula_names_a_catalog_row_by_a_literal(book):
+    """A quoted GPU or model name inside a formula would read the shipped catalog, not the GPUs/Models sheets,
+    so an edit of that row would not reach the answer: every formula passes a catalog row (a range) or a
+    cell that holds the name."""
+    from udfs.core import catalog
+    from udfs.core.errors import ScalesheetError
+
+    sheet, ref = list(book.defined_names["functions_status"].destinations)[0]
+    found = []
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if not (isinstance(c.value, str) and c.value.startswith("=")) or (ws.title, c.coordinate) == (
+                        sheet, ref.replace("$", "")):        # the "functions loaded?" probe
+                    continue
+                text = re.sub(r'MATCH\("(?:[^"]|"")*",(?:GPU|Model)Names,0\)', "", c.value)  # a lookup on the sheet
+                for text in re.findall(r'"((?:[^"]|"")*)"', text):
+                    for row_of in (catalog.gpu_row, catalog.model_row):
+                        try:
+                            row_of(text)
+                        except ScalesheetError:
+                            continue
+                        found.append((ws.title, c.coordinate, text))
+    assert not found, found[:10]
+
+
+def test_gpu_price_and_memory_edits_reach_hardware_tiers_and_seed_check(built, book, values, tmp_path):
+    """The cheapest GPU of each Hardware tiers configuration is searched over the GPUs sheet: the chosen GPU
+    priced out of reach, the answers move to another GPU (the one LLM_CHEAPEST_GPU picks from the rest);
+    the H200's bandwidth edited, the Seed check figure that reads it follows."""
+    import udfs
+
+    ws = book["Hardware tiers"]
+    cells = [c for row in ws.iter_rows(max_col=20) for c in row
+             if isinstance(c.value, str) and "GPUNames" in c.value and c.value.startswith("=IF(ISNUMBER(")]
+    assert len(cells) == 10
+    before = {c.coordinate: values[("HARDWARE TIERS", c.coordinate)] for c in cells}
+    for c in cells:             # the template's answers equal the function's over the shipped catalog
+        need = values[("HARDWARE TIERS", re.match(r"=IF\(ISNUMBER\((\$?[A-Z]+\$?\d+)\)", c.value).group(1)
+                       .replace("$", ""))]
+        assert before[c.coordinate] == udfs.LLM_CHEAPEST_GPU(need)
+    cheapest = before[cells[0].coordinate]
+    price = _catalog_cell(book, "GPUs", cheapest, "price_usd")
+    h200_bw = _catalog_cell(book, "GPUs", "h200-sxm", "bandwidth_gb_s")
+    path = tmp_path / "priced.xlsx"
+    _edit(built[0], path, [("GPUs", price, 10**9), ("GPUs", h200_bw, 1000)])
+    got = engine.calculate(str(path))
+    moved = [c.coordinate for c in cells if before[c.coordinate] == cheapest]
+    assert moved
+    for ref in moved:
+        assert got[("HARDWARE TIERS", ref)] not in (cheapest, None) and not engine.is_error(got[("HARDWARE TIERS", ref)])
+    seed = book["Seed check"]
+    row = [r[0].row for r in seed.iter_rows(min_row=4) if r[0].value == "S000-02"][0]
+    old, new = values[("SEED CHECK", f"F{row}")], got[("SEED CHECK", f"F{row}")]
+    assert new == pytest.approx(old * 1000 / udfs.GPU_SPEC("h200", "bandwidth_gb_s"), rel=1e-12)
+
+
 def test_one_validation_rule_per_cell(book):
     for ws in book.worksheets:
         seen = {}

@@ -355,7 +355,48 @@ def GPU_SPEC(gpu, field):
     """A GPU catalog field: memory_gib (GiB), bandwidth_gb_s (GB/s), *_tflops (TFLOPS, dense), interconnect_gb_s
     (GB/s, both directions), generation, tdp_w (W), price_usd (USD), cloud_usd_per_hour, spot_usd_per_hour (USD
     per GPU-hour), or a text column."""
+    block = _gpu_block(gpu)
+    if block is not None:           # a GPUs-sheet row passed as a range: read the field from that row itself
+        return _block_field(block, field)
     return evaluate(_gpu_field, [GPU, Arg("field", "choice", parse=_gpu_column)], [gpu, field], kind="any")
+
+
+def _gpu_block(gpu) -> dict | None:
+    """A GPU row passed as a two-row range (field names over values) as a mapping, else None."""
+    from .adapter import field_range, to_grid
+
+    if not isinstance(gpu, (list, tuple)) or len(gpu) < 2 and not (gpu and isinstance(gpu[0], (list, tuple))
+                                                                    and len(gpu[0]) == 2):
+        return None
+    try:
+        return field_range(to_grid(gpu), {"name"})
+    except Exception:
+        return None
+
+
+def _block_field(block: dict, field):
+    """GPU_SPEC on a range: the row's own value (an edited or added GPUs-sheet row is read as it stands)."""
+    from .adapter import cell_text, excel_error
+
+    while isinstance(field, (list, tuple)):
+        if len(field) != 1:
+            return cell_text(ScalesheetError("field", "give one field name, not a range").excel_text())
+        field = field[0]
+    try:
+        key = _gpu_column(field)
+    except ScalesheetError as exc:
+        return cell_text(exc.excel_text())
+    raw = block.get(key)
+    if isinstance(raw, str) and excel_error(raw):
+        return raw
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return "#field: not catalogued for this GPU"
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            return raw
+    return float(raw) if np.isfinite(raw) else "#field: not catalogued for this GPU"
 
 
 def _gpu_field(gpu, field):

@@ -17,6 +17,10 @@ FIXED_TIME = dt.datetime(2026, 1, 1, 0, 0, 0)
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 # Order of the tabs a planner sees; catalogs are built first because the others refer to their names.
+from openpyxl.utils import get_column_letter  # noqa: E402
+
+from .layout import CATALOG_ROWS  # noqa: E402
+
 SHEETS = [start, scenario, tiers, training_scale, cluster, phases, sensitivity, cloud, serving, seed_check, methodology,
           catalogs]
 SHEETS.insert(SHEETS.index(cloud) + 1, importlib.import_module(".sheets.buy_rent_api", __package__))
@@ -29,6 +33,10 @@ def build_workbook() -> Workbook:
     for module in SHEETS:
         if module is not catalogs:
             module.build(wb)
+    if CATALOG_ROWS in wb.sheetnames:       # filled by whichever sheets asked for catalog rows
+        rows = wb[CATALOG_ROWS]
+        last = get_column_letter(rows.max_column)
+        rows.print_area = f"A1:{last}{rows.max_row}"
     order = [s for m in SHEETS for s in getattr(m, "TITLES", [])]
     wb._sheets.sort(key=lambda ws: order.index(ws.title) if ws.title in order else len(order))
     wb.active = 0

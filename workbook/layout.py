@@ -104,7 +104,16 @@ class Writer:
         if note:
             n = self.ws.cell(self.row, 2, note)
             n.alignment = WRAP
+            self.fit_height(note, "B")
         self.row += 1
+
+    def fit_height(self, text: str, col: str) -> None:
+        """A row tall enough for ``text`` wrapped in column ``col`` (LibreOffice and Excel keep a stored height
+        and do not grow a row for wrapped text on open, so long notes would overlap the next row)."""
+        per_line = max(10, int((self.ws.column_dimensions[col].width or 8.43) * 1.05))
+        lines = -(-len(text) // per_line)
+        if lines > 1:
+            self.ws.row_dimensions[self.row].height = max(self.ws.row_dimensions[self.row].height or 0, 15 * lines)
 
     def paragraph(self, text: str, width_cols: int = 4, height: float | None = None) -> None:
         c = self.ws.cell(self.row, 1, text)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 
 from openpyxl.styles import Alignment
 
-from ..layout import HEADER_FILL, HEADER_FONT, RATIO, Writer, ratio_or_blank, style_calc
+from ..layout import (HEADER_FILL, HEADER_FONT, RATIO, Writer, catalog_row, gpu_field, ratio_or_blank,
+                      style_calc)
 
 TITLES = ["Seed check"]
 CLAIMS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "seed_claims.csv")
@@ -22,6 +24,47 @@ def claims() -> list[dict]:
         return []
     with open(CLAIMS, encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
+
+
+_LITERAL = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def catalog_rows_for_names(wb, formula: str) -> str:
+    """The formula with each quoted catalog GPU or model name replaced by that catalog row (a two-row block on
+    the Catalog rows sheet read live from the GPUs / Models sheets), so an edit of the row reaches the
+    figure. Other text (precisions, choices) stays as written."""
+    from udfs.core import catalog
+    from udfs.core.errors import ScalesheetError
+
+    def swap(m):
+        text = m.group(1)
+        if m.string.startswith(",GPUNames", m.end()):       # the key of a native lookup
+            return m.group(0)
+        for kind, row_of in (("gpu", catalog.gpu_row), ("model", catalog.model_row)):
+            try:
+                name = row_of(text)["name"]
+            except ScalesheetError:
+                continue
+            return catalog_row(wb, kind, '"' + name + '"')
+        return m.group(0)
+
+    def native_spec(m):            # GPU_SPEC("name","field") is a lookup on the GPUs sheet: native
+        try:
+            name = catalog.gpu_row(m.group(1).replace('""', '"'))["name"]
+        except ScalesheetError:
+            return m.group(0)
+        return gpu_field(f'"{name}"', m.group(2))
+
+    # GPU_SPEC alone is a lookup: native. Beside another function call it reads the catalog row instead, so a
+    # shared copy can guard the cell on that row's sentinel (a native lookup would make the cell depend on
+    # whole catalog columns, too many cells to guard).
+    if not _OTHER_CALL.search(_GPU_SPEC.sub("", formula)):
+        formula = _GPU_SPEC.sub(native_spec, formula)
+    return _LITERAL.sub(swap, formula)
+
+
+_OTHER_CALL = re.compile(r"(?<![A-Z0-9_])(?:LLM|PLAN|GPU)_[A-Z0-9_]+\(")
+_GPU_SPEC = re.compile(r'GPU_SPEC\("((?:[^"]|"")*)","([a-z0-9_]+)"\)')
 
 
 def build(wb) -> None:
@@ -51,7 +94,7 @@ def build(wb) -> None:
         c.style = "Note"
         c.number_format = "General"
         w.ws.cell(i, 5, r.get("claimed_unit"))
-        formula = (r.get("excel_formula") or "").strip()
+        formula = catalog_rows_for_names(wb, (r.get("excel_formula") or "").strip())
         style_calc(w.ws.cell(i, 6, formula if formula.startswith("=") else None), "General", output=True)
         w.ws.cell(i, 7, r.get("our_unit"))
         style_calc(w.ws.cell(i, 8, ratio_or_blank(f"D{i}", f"F{i}")), RATIO)

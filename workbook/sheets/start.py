@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import udfs
 
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import quote_sheetname
 
+from .. import live
 from ..layout import Writer, define, style_calc, style_input
 
 TITLES = ["Start"]
@@ -68,6 +69,8 @@ def build(wb) -> None:
     w.section("Are the functions loaded?")
     status = w.ws.cell(w.row, 2, STATUS_FORMULA)
     style_calc(status, output=True)
+    status.alignment = Alignment(wrap_text=True, vertical="top")
+    w.fit_height(max(BUILD_STATUS, live.SHARED_STATUS, key=len), "B")
     w.ws.cell(w.row, 1, "Status").font = Font(bold=True)
     define(wb, STATUS_NAME, w.title, f"$B${w.row}")
     w.row += 1

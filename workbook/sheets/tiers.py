@@ -8,7 +8,11 @@ claimed figure next to ours. The seed names vocabulary, width, heads and layers 
 
 from __future__ import annotations
 
-from ..layout import COUNT, GIB, RATIO, SUBTITLE_FONT, Writer, card, list_validation, number_validation
+from openpyxl.styles import Alignment
+from openpyxl.utils import get_column_letter
+
+from ..layout import (COUNT, GIB, RATIO, SUBTITLE_FONT, Writer, card, list_validation, number_validation,
+                      style_calc)
 
 TITLES = ["Hardware tiers"]
 
@@ -23,7 +27,7 @@ TIERS = [
 
 
 def build(wb) -> None:
-    widths = {c: 11 for c in "BCDEFGHIJ"} | {c: 14 for c in "KLMNOPQRS"}
+    widths = {c: 11 for c in "BCDEFGHIJ"} | {c: 16 for c in "KLMNOPQRS"}
     w = Writer(wb, "Hardware tiers", widths={"A": 22, **widths})
     w.heading("Hardware tiers (seed 002): memory and the cheapest GPU per configuration",
               "Seed configurations with the assumptions the seed left out as inputs. Memory in GiB; the seed's "
@@ -40,6 +44,7 @@ def build(wb) -> None:
     w.input("Training precision", "tier_train_precision", "bf16", "format", "Mixed-precision AdamW (16 bytes/param)",
             validation=list_validation("PrecisionNames", "precision"))
     w.section("Configurations")
+    searches = []          # (cheapest cell, memory it must hold): filled natively below
     for tier, vocab, d, heads, layers, lo, hi, options in TIERS:
         fields = {"n_layers": layers, "d_model": d, "n_heads": heads, "vocab_size": vocab, "d_ff": 4 * d,
                   "ffn_type": "gelu", "norm_type": "layernorm", "max_context": 2048}
@@ -53,9 +58,11 @@ def build(wb) -> None:
         w.row -= 3  # continue the card's rows to the right
         hdr, val = w.row, w.row + 1
         start = 13
+        searches += [(f"{get_column_letter(start)}{val}", inf, f"{tier} inference"),
+                     (f"{get_column_letter(start + 1)}{val}", trn, f"{tier} training")]
         extra = [
-            ("Cheapest GPU, inference", f"=LLM_CHEAPEST_GPU({inf})", None),
-            ("Cheapest GPU, training", f"=LLM_CHEAPEST_GPU({trn})", None),
+            ("Cheapest GPU, inference", None, None),
+            ("Cheapest GPU, training", None, None),
             ("Seed's VRAM claim, low (GB)", lo, "claim"),
             ("Seed's VRAM claim, high (GB)", hi, "claim"),
             ("Our training memory (GB)", f"={trn}*eng_bytes_per_gib/eng_bytes_per_gb", GIB),
@@ -82,3 +89,51 @@ def build(wb) -> None:
                 "about 1 GiB. See the Seed check sheet and docs/seed-corrections.md.", 12, 45)
     w.freeze("A4")
     w.finish()
+    _cheapest_workings(w, searches)
+
+
+def _cheapest_workings(w: Writer, searches: list[tuple[str, str, str]]) -> None:
+    """The cheapest GPU of each configuration as native formulas over the GPUs sheet, so a price, a memory
+    size or a GPU row a user edits or adds reaches the answer (in the template and in a shared copy).
+
+    One workings column per search, one row per GPUs-sheet row (to the catalogs' last named row): the
+    row's purchase price where its memory less the runtime overhead holds the need, else blank. The answer
+    is the first row with the lowest price, as ``LLM_CHEAPEST_GPU(need)`` (udfs/core/sizing.cheapest_gpu:
+    one GPU, price_usd, the catalog's order) picks it; a refusal of the memory formula passes through."""
+    from ..layout import LAST_DATA_ROW, FIRST_DATA_ROW
+    from openpyxl.styles import Font
+
+    ws = w.ws
+    top, first_col = 5, 21                       # column U, right of the printed area
+    ws.cell(top - 2, first_col, "Workings for the cheapest GPU: purchase price (USD) of each GPUs-sheet row "
+                                "whose memory less the runtime overhead holds the configuration's memory; blank "
+                                "otherwise").font = Font(italic=True)
+    n = LAST_DATA_ROW - FIRST_DATA_ROW + 1
+    for k, (target, need, label) in enumerate(searches):
+        col = get_column_letter(first_col + k)
+        h = ws.cell(top - 1, first_col + k, label)
+        h.font = Font(bold=True)
+        h.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[col].width = 12
+        for i in range(n):
+            src = FIRST_DATA_ROW + i
+            mem, price = _gpu_cell("memory_gib", src), _gpu_cell("price_usd", src)
+            c = ws.cell(top + i, first_col + k,
+                        f'=IF(AND(ISNUMBER({mem}),ISNUMBER({price}),ISNUMBER({need})),'
+                        f'IF(AND({price}>0,{mem}-eng_runtime_overhead_gib>={need}),{price},""),"")')
+            style_calc(c, "#,##0")
+        rng = f"${col}${top}:${col}${top + n - 1}"
+        style_calc(ws[target], "General")
+        ws[target] = (f'=IF(ISNUMBER({need}),IF(COUNT({rng})=0,"{NONE_FITS}",INDEX(GPUNames,MATCH(MIN({rng}),'
+                      f'{rng},0))),{need})')
+
+
+NONE_FITS = ("#required_gib: no catalog GPU with a price holds that much memory on that many GPUs; raise gpus")
+
+
+def _gpu_cell(field_name: str, row: int) -> str:
+    """The GPUs sheet's cell of one field on one row (the column found from the catalog's field order)."""
+    from udfs.core import catalog
+
+    col = list(catalog.gpu_table().rows[0].keys()).index(field_name) + 1
+    return f"GPUs!${get_column_letter(col)}${row}"
