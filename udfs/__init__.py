@@ -15,7 +15,7 @@ import difflib
 import numpy as np
 import xlwings as xw
 
-from .adapter import REQUIRED, Arg, evaluate
+from .adapter import REQUIRED, Arg, Site, evaluate
 from .core import api, catalog, sizing, training
 from .core import validate as V
 from .core.errors import ScalesheetError
@@ -147,6 +147,10 @@ MFU = Arg("mfu", "number", None, V.FRACTION)  # blank: the GPU generation's typi
 ENGINE = Arg("engine", "choice", "auto", parse=api.engine_choice)
 BAND = Arg("band", "choice", "base", parse=api.band_choice)
 CALIB = Arg("calibration", "number", 1.0, api.CALIBRATION)
+# The hot questions of a planning sheet, as Sites (udfs.adapter.Site: same answers as evaluate, cheaper memo).
+_vram_site = Site(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP], scale=1 / GIB)
+_gpus_needed_site = Site(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP])
+_decode_site = Site(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP])
 MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
@@ -193,9 +197,8 @@ def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_preci
     """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
     runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
     gpu_memory_utilization."""
-    if _blank_args(engine, gpus):
-        return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
-                        [model, precision, context, batch, kv_precision], scale=1 / GIB)
+    if (engine is None and gpus is None) or _blank_args(engine, gpus):
+        return _vram_site([model, precision, context, batch, kv_precision])
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
                     [model, precision, context, batch, kv_precision, engine, gpus], scale=1 / GIB)
@@ -245,9 +248,8 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
-    if _blank_args(engine):
-        return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
-                        [model, gpu, precision, context, batch, kv_precision])
+    if engine is None or _blank_args(engine):
+        return _gpus_needed_site([model, gpu, precision, context, batch, kv_precision])
     return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
                                              Arg("engine", "choice", None, parse=_engine_or_none)],
                     [model, gpu, precision, context, batch, kv_precision, engine])
@@ -293,9 +295,8 @@ def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=
                      engine=None, band=None, calibration=None):
     """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved
     bandwidth vs compute, plus launch overhead and tensor-parallel all-reduces."""
-    if _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
-        return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
-                        [model, gpu, precision, context, batch, gpus, kv_precision])
+    if (engine is None and band is None and calibration is None) or _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
+        return _decode_site([model, gpu, precision, context, batch, gpus, kv_precision])
     return evaluate(_decode_tokps_with, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration])
 

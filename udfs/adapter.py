@@ -11,8 +11,8 @@ also accepts scalars, flat lists (read as a column) and numpy arrays.
 
 Three paths, one answer (the tests hold them to exact equality):
 
-* **A single cell** (every argument a scalar or a 1x1 range) is answered from a memo (least-recently-used)
-  when the same arguments were seen before, else parsed as scalars: catalog names resolve once per distinct
+* **A single cell** (every argument a scalar or a 1x1 range) is answered from a memo (the last 4,096 distinct
+  calls) when the same arguments were seen before, else parsed as scalars: catalog names resolve once per distinct
   name for the life of the process, numbers are checked against their rule in plain Python, and the
   function's plan (``udfs.core.plan``, per-combination constants) or its core function is called on them.
   Anything unusual (an error cell, a blank required argument, a range for a model) goes to the array path,
@@ -42,6 +42,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import architecture, catalog, plan
+from .core import plan as plan_module
 from .core.errors import ScalesheetError
 from .core.validate import Rule, check
 
@@ -418,7 +419,7 @@ def cell_text(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- evaluation
 SCALAR_MEMO_SIZE = 4096
-_scalar_memo: OrderedDict = OrderedDict()
+_scalar_memo: dict = {}  # first in, first out: a hit costs one dict look-up
 _MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
 _RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
 _RECORDS_MAX = 65536
@@ -452,6 +453,8 @@ def clear_caches() -> None:
     """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
     _scalar_memo.clear()
     _RECORDS.clear()
+    for names in _NAMES.values():
+        names.clear()
     plan.clear_caches()
 
 
@@ -481,18 +484,93 @@ def _unwrap(v):
     return v
 
 
+class Site:
+    """One Excel function's fixed part of an ``evaluate`` call: the core function, its Args, scale and kind.
+
+    A function answering the same question on every call builds its Site once (a module constant) and calls
+    ``site(values)``: the memo key is then the Site (hashed by identity) and the cell values, about half the
+    work of hashing the core function and every Arg on each call, and the fast path's reading of the
+    arguments (``_spec``) is kept on the Site. Same answers as ``evaluate(core, args, values, ...)``.
+    """
+
+    __slots__ = ("core", "args", "scale", "kind", "spec")
+
+    def __init__(self, core: Callable, args: list[Arg], *, scale: float = 1.0, kind: str = "number"):
+        self.core, self.args, self.scale, self.kind = core, list(args), scale, kind
+        self.spec = None
+
+    def __repr__(self):
+        return f"Site({getattr(self.core, '__name__', self.core)})"
+
+    def __call__(self, values: list):
+        vals = []
+        append = vals.append
+        try:  # as in evaluate
+            for v in values:
+                if v is not None:
+                    if type(v) is not list:
+                        raise ValueError
+                    [v] = v
+                    if type(v) is not list:
+                        raise ValueError
+                    [v] = v
+                    t = type(v)
+                    if t is not str and t is not float and v is not None:
+                        raise ValueError
+                append(v)
+        except ValueError:
+            return _evaluate_cells(self.core, self.args, values, self.scale, self.kind)
+        key = (self, *vals)
+        hit = _scalar_memo.get(key)
+        if hit is not None:
+            return hit
+        if self.spec is None:
+            self.spec = _spec(self.core, self.args, self.kind)
+        if self.spec:
+            out = _fast(self.spec, vals, self.scale)
+            if out is not None:
+                return _store(key, out)
+        return _remember(key, self.core, self.args, vals, self.scale, self.kind)
+
+
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
     """Call ``core(**resolved)`` over the broadcast of ``values``; see the module docstring.
 
     ``kind``: number (scaled by ``scale``), bool, or any (numbers or text from the core).
     Returns a scalar for a 1x1 result, else a list of rows.
 
-    A call whose arguments are all single cells is remembered (least-recently-used, SCALAR_MEMO_SIZE
-    entries), keyed by the core function, the Arg objects and the cell values (with their types where a
+    A call whose arguments are all single cells is remembered (the last SCALAR_MEMO_SIZE distinct calls,
+    first in first out), keyed by the core function, the Arg objects and the cell values (with their types where a
     TRUE or an int could equal a float): Excel
     recalculates cells with unchanged arguments again and again, and the answer depends on nothing but the
     arguments and the catalogs, which do not change while Python runs.
     """
+    vals = []
+    append = vals.append
+    try:  # every argument one cell as xlwings passes it ([[v]]) or omitted: the key is the values
+        for v in values:
+            if v is not None:
+                if type(v) is not list:
+                    raise ValueError
+                [v] = v
+                if type(v) is not list:
+                    raise ValueError
+                [v] = v
+                t = type(v)
+                if t is not str and t is not float and v is not None:
+                    raise ValueError
+            append(v)
+    except ValueError:
+        return _evaluate_cells(core, args, values, scale, kind)
+    key = (core, scale, kind, *args, *vals)
+    hit = _scalar_memo.get(key)
+    if hit is not None:
+        return hit
+    return _remember(key, core, args, vals, scale, kind)
+
+
+def _evaluate_cells(core, args, values, scale, kind):
+    """``evaluate`` for any other shapes and types (a range, a TRUE, an int, a numpy value ...)."""
     vals = [v[0][0] if type(v) is list and len(v) == 1 and type(v[0]) is list and len(v[0]) == 1
             else (None if v is None else _unwrap(v)) for v in values]
     types = tuple(map(type, vals))
@@ -505,19 +583,28 @@ def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.
             key += types
         hit = _scalar_memo.get(key)
         if hit is not None:
-            _scalar_memo.move_to_end(key)
             return hit
-        try:
-            result = _scalar(core, args, vals, scale, kind)
-        except Exception:  # the array path answers, and words any error the same way
-            result = _GENERIC
-        if result is _GENERIC:
-            result = _safe_evaluate(core, args, vals, scale, kind)
-        _scalar_memo[key] = result
-        if len(_scalar_memo) > SCALAR_MEMO_SIZE:
-            _scalar_memo.popitem(last=False)
-        return result
+        return _remember(key, core, args, vals, scale, kind)
     return _safe_evaluate(core, args, vals, scale, kind)
+
+
+def _remember(key, core, args, vals, scale, kind):
+    """Answer one cell (the scalar path, else the array path) and remember the answer under ``key``."""
+    try:
+        result = _scalar(core, args, vals, scale, kind)
+    except Exception:  # the array path answers, and words any error the same way
+        result = _GENERIC
+    if result is _GENERIC:
+        result = _safe_evaluate(core, args, vals, scale, kind)
+    return _store(key, result)
+
+
+def _store(key, result):
+    memo = _scalar_memo
+    if len(memo) >= SCALAR_MEMO_SIZE:
+        del memo[next(iter(memo))]  # the oldest entry
+    memo[key] = result
+    return result
 
 
 def _safe_evaluate(core, args, values, scale, kind):
@@ -580,8 +667,80 @@ def _one_model(name, argument):
         row, argument=f"models.csv row {row.get('name')}")]).take(0)
 
 
+_SPECS: dict = {}  # (core, kind, *args) -> how the fast path reads such a call, or False
+_NAMES: dict = {}  # Arg -> {cell value: catalog key} for the names the scalar path has resolved
+
+
+def _spec(core, args, kind):
+    """(plan, [(slot, names)], [(slot, minimum, inclusive, maximum, integer, default)]) when every argument of
+    ``core`` feeds its plan directly (catalog names without extra checks, numbers with a plain default), else
+    False."""
+    plan = _plan_for(core, args)
+    if plan is None or kind != "number":
+        return False
+    names = [a.name for a in args]
+    if len(set(names)) != len(names) or set(names) != {*plan.records, *plan.numbers}:
+        return False
+    slot = {a.name: (i, a) for i, a in enumerate(args)}
+    recs, nums = [], []
+    for name in plan.records:
+        i, a = slot[name]
+        if a.kind not in LOOKUPS or a.check is not None:
+            return False
+        recs.append((i, _NAMES.setdefault(a, {})))
+    for name in plan.numbers:
+        i, a = slot[name]
+        if a.kind != "number" or a.rule is None:
+            return False
+        d = a.default
+        default = None if d is REQUIRED or callable(d) or type(d) not in (int, float) else float(d)
+        r = a.rule
+        nums.append((i, r.minimum, r.min_inclusive, r.maximum, r.integer, default))
+    return plan, recs, nums
+
+
+def _fast(spec, vals, scale):
+    """One cell whose names were resolved and whose combination's constants are kept: straight to the plan's
+    row formula (the same function and constants ``_scalar`` uses, so the same bits). None: not this way."""
+    plan, recs, nums = spec
+    key = []
+    for i, names in recs:
+        k = names.get(vals[i])
+        if k is None:
+            return None
+        key.append(k)
+    c = plan._cache.get(tuple(key))
+    if c is None:
+        return None
+    xs = []
+    for i, lo, inclusive, hi, integer, default in nums:
+        x = vals[i]
+        if type(x) is not float:
+            if default is None or not (x is None or (type(x) is str and not x.strip())):
+                return None
+            x = default
+        elif x - x != 0.0 or (lo is not None and (x < lo if inclusive else x <= lo)) \
+                or (hi is not None and x > hi) or (integer and x != math.floor(x)):
+            return None
+        xs.append(x)
+    out = float(plan.row(c, *xs, xp=plan_module.SCALAR)) * scale
+    if not math.isfinite(out):
+        return "#result: not a finite number; check the magnitudes of the inputs"
+    return out
+
+
 def _scalar(core, args, vals, scale, kind):
     """One cell without grids: parsed in plain Python, then the plan or the core. _GENERIC when unusual."""
+    sig = (core, kind, *args)
+    spec = _SPECS.get(sig)
+    if spec is None:
+        spec = _SPECS[sig] = _spec(core, args, kind)
+        if len(_SPECS) > 4096:
+            _SPECS.clear()
+    if spec:
+        out = _fast(spec, vals, scale)
+        if out is not None:
+            return out
     kw, keys = {}, {}
     records = _RECORDS
     for arg, v in zip(args, vals):
@@ -605,6 +764,10 @@ def _scalar(core, args, vals, scale, kind):
                 return _GENERIC
             if arg.check is not None:
                 arg.check(hit[0])  # raises: the array path writes the message
+            elif v is None or type(v) is str:
+                names = _NAMES.get(arg)
+                if names is not None and len(names) < _RECORDS_MAX:
+                    names[v] = hit[1]
             kw[arg.name], keys[arg.name] = hit
         else:
             if type(v) is str and v.startswith("#"):
