@@ -42,7 +42,6 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import architecture, catalog, plan
-from .core import plan as plan_module
 from .core.errors import ScalesheetError
 from .core.validate import Rule, check
 
@@ -419,7 +418,7 @@ def cell_text(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- evaluation
 SCALAR_MEMO_SIZE = 4096
-_scalar_memo: dict = {}  # first in, first out: a hit costs one dict look-up
+_scalar_memo: OrderedDict = OrderedDict()  # first in, first out: a hit costs one look-up
 _MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
 _RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
 _RECORDS_MAX = 65536
@@ -602,7 +601,7 @@ def _remember(key, core, args, vals, scale, kind):
 def _store(key, result):
     memo = _scalar_memo
     if len(memo) >= SCALAR_MEMO_SIZE:
-        del memo[next(iter(memo))]  # the oldest entry
+        memo.popitem(last=False)  # the oldest entry (a plain dict's first key is found by scanning)
     memo[key] = result
     return result
 
@@ -723,7 +722,7 @@ def _fast(spec, vals, scale):
                 or (hi is not None and x > hi) or (integer and x != math.floor(x)):
             return None
         xs.append(x)
-    out = float(plan.row(c, *xs, xp=plan_module.SCALAR)) * scale
+    out = float(plan.scalar_row(c, *xs)) * scale
     if not math.isfinite(out):
         return "#result: not a finite number; check the magnitudes of the inputs"
     return out

@@ -93,12 +93,16 @@ class Plan:
 
     ``records``: the catalog arguments the constants depend on; ``numbers``: the numeric arguments the row
     formula takes, in order. ``row(c, *numbers, xp=...)`` gets the constants ``c`` (floats, or arrays over
-    rows) and ``xp``, the operations for floats (SCALAR) or for a column's arrays.
+    rows) and ``xp``, the operations for floats (SCALAR) or for a column's arrays; ``scalar_row(c, *numbers)``
+    is the same formula for one cell's floats.
     """
 
-    def __init__(self, name, records, numbers, constants, row):
+    def __init__(self, name, records, numbers, constants, row, scalar_row=None):
         self.name, self.records, self.numbers = name, records, numbers
         self.constants, self.row = constants, row
+        # One cell's form of ``row`` (floats only, no ``xp``): the same expressions in the same order, written
+        # out for speed; tests/test_plan.py holds it to the last bit against the column form.
+        self.scalar_row = scalar_row or (lambda c, *numbers: row(c, *numbers, xp=SCALAR))
         self._cache: dict = {}
 
     def __repr__(self):
@@ -118,7 +122,7 @@ class Plan:
                 if len(self._cache) > 100_000:
                     self._cache.clear()
                 self._cache[key] = c
-        return self.row(c, *[kw[n] for n in self.numbers], xp=SCALAR)
+        return self.scalar_row(c, *[kw[n] for n in self.numbers])
 
     def column(self, columns: dict, fixed: dict):
         """Cells of a range: ``columns`` maps names to (per-cell codes, table of distinct records) for catalog
@@ -361,12 +365,62 @@ def _decode_row(c, context, batch, gpus, *, xp):
     return batch / step
 
 
+# ------------------------------------------------------------------------------ one cell's rows
+# The row formulas above with xp = SCALAR substituted by hand (min, max, math.ceil, the span sum and
+# _untouched called directly): one cell is a few float operations, and the xp indirection was most of its
+# time. Same expressions, same order, hence the same bits (tests/test_plan.py compares them with the column
+# form over random catalog combinations).
+def _span_sum(spans, context):
+    total = 0.0
+    for amount, limit in spans:
+        total = total + amount * (context if context < limit else limit)
+    return total
+
+
+def _model_bytes_1(c, context, batch):
+    state = batch * c["state_elements"] * c["state_bits"] / BITS_PER_BYTE
+    tokens = min(batch * max(context, 1.0), c["chunk"])
+    activations = tokens * c["working_set"] * c["activation_bytes"] + batch * c["vocab"] * c["logit_bytes"]
+    kv = batch * _span_sum(c["spans_kv_"], context) * c["kv_bits"] / BITS_PER_BYTE
+    return c["weights"] + kv + state + activations
+
+
+def _vram_1(c, context, batch):
+    return _model_bytes_1(c, context, batch) + c["overhead"]
+
+
+def _gpus_1(c, context, batch):
+    return max(float(math.ceil(_model_bytes_1(c, context, batch) / c["usable"])), 1.0)
+
+
+def _decode_1(c, context, batch, gpus):
+    split = c["split"]
+    t = split + (1 - split) * gpus
+    stages = split * gpus + (1 - split)
+    flops_per_token = c["matmul_flops"] + _span_sum(c["spans_flops_"], context)
+    compute = batch * flops_per_token / (t * c["peak_rate"])
+    rows = min(batch / max(c["vocab"], 1), 1.0) * c["table"]
+    weights_read = c["weights"] - c["routed_bytes"] * _untouched(c["moe"], c["expert_share"], batch) - c["table"] \
+        + rows
+    state = batch * c["state_elements"] * c["state_bits"] / BITS_PER_BYTE
+    kv = batch * _span_sum(c["spans_kv_"], context) * c["kv_bits"] / BITS_PER_BYTE
+    bytes_read = weights_read + kv + 2 * state
+    memory_s = bytes_read / (t * c["byte_rate"])
+    msg = batch * c["d_model"] * _ACTIVATION_BYTES
+    per = c["ar_latency"] + 2 * (t - 1) / max(t, 1) * msg / c["link"]
+    comm = (t > 1) * (2 * c["layers"] * per) + (stages - 1) * c["latency"] * 4
+    step = (max(memory_s, compute) + c["overhead_s"] + comm) / 1.0
+    return batch / step
+
+
+_ACTIVATION_BYTES = speed.ACTIVATION_BYTES
+
 VRAM = Plan("infer_vram_bytes", ("model", "precision", "kv_precision"), ("context", "batch"),
-            _memory_constants, _vram_row)
+            _memory_constants, _vram_row, _vram_1)
 GPUS_NEEDED = Plan("gpus_needed", ("model", "gpu", "precision", "kv_precision"), ("context", "batch"),
-                   _gpus_constants, _gpus_row)
+                   _gpus_constants, _gpus_row, _gpus_1)
 DECODE = Plan("decode_tokps", ("model", "gpu", "precision", "kv_precision"), ("context", "batch", "gpus"),
-              _decode_constants, _decode_row)
+              _decode_constants, _decode_row, _decode_1)
 
 # The core function each plan answers for (the adapter looks plans up by the function a UDF evaluates).
 PLANS = {api.infer_vram_bytes: VRAM, api.gpus_needed: GPUS_NEEDED, api.decode_tokps: DECODE}
