@@ -282,7 +282,7 @@ def _number_grid(cells: Cells, arg: Arg):
         if plain:
             numeric = None
             try:
-                vals = np.array(cells.flat, dtype=np.float64).reshape(shape)
+                vals = np.fromiter(cells.flat, np.float64, len(cells.flat)).reshape(shape)
             except OverflowError:  # a Python int beyond float range
                 plain = False
         if not plain:
