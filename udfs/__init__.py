@@ -10,10 +10,29 @@ from this module by ``python -m udfs.reference``.
 
 from __future__ import annotations
 
-import difflib
+import os
+import sys
 
 import numpy as np
-import xlwings as xw
+
+
+def _xlwings():
+    """xlwings, where its decorators do something; None where they would return each function unchanged.
+
+    xlwings' own ``func``/``arg``/``ret`` register functions only in classic Excel on Windows (its COM server
+    imports xlwings before it imports this module), in xlwings Lite (Pyodide, ``sys.platform`` emscripten)
+    and on an xlwings server (``XLWINGS_ON_SERVER=true``); everywhere else they are identity decorators
+    (xlwings/__init__.py, 0.37). Importing xlwings costs about 100 ms, most of ``import udfs`` off Excel, so
+    it is imported only where it matters, or when something imported it already (udfs.reference, the tests).
+    """
+    if ("xlwings" in sys.modules or sys.platform.startswith(("win", "emscripten"))
+            or os.environ.get("XLWINGS_ON_SERVER") == "true"):
+        import xlwings
+        return xlwings
+    return None
+
+
+xw = _xlwings()
 
 from .adapter import REQUIRED, Arg, Site, evaluate
 from .core import api, catalog, sizing, training
@@ -90,6 +109,8 @@ def excel(category: str, *names: str, docs: dict = DOC):
     """
     def wrap(f):
         f.__doc__ = " ".join(f.__doc__.split())
+        if xw is None:  # xlwings would leave the function as it is (see _xlwings)
+            return f
         for name in names:
             f = xw.arg(name, ndim=2, err_to_str=True, doc=docs[name])(f)
         return xw.func(category=category)(f)
@@ -111,6 +132,7 @@ def _gpu_column(value):
         raise ScalesheetError("field", "is blank; give a GPU field such as memory_gib")
     key = "TRUE/FALSE" if isinstance(value, (bool, np.bool_)) else str(value).strip().lower()
     if key not in columns:
+        import difflib
         close = difflib.get_close_matches(key, columns, n=3)
         hint = (f"did you mean {', '.join(close)}?" if close
                 else "use a column of the GPUs sheet, e.g. memory_gib, bandwidth_gb_s, bf16_tflops")
