@@ -814,8 +814,13 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-cli", action="store_true", help="leave out build/share/recalc")
     ap.add_argument("--json", default=None, help="also write the raw results to this JSON file")
     ap.add_argument("--from-json", default=None, help="re-render docs/benchmarks.md from a --json file, no runs")
+    ap.add_argument("--only", default=None,
+                    help="run only these sections, comma-separated: cells, column, llm (llm-analysis and the "
+                         "back-to-back ratios), cli, import; prints the figures, writes no doc")
     args = ap.parse_args(argv)
     args.argv = argv
+    if args.only:
+        return run_only(args)
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
         args.argv = saved.get("argv", argv)
@@ -850,6 +855,34 @@ def main(argv=None) -> int:
         print(f"wrote {DOC.relative_to(REPO)}")
     else:
         print(text)
+    return 0
+
+
+def run_only(args) -> int:
+    """Some sections alone (a quick check while working on one part); the doc needs a full run."""
+    rows = args.rows or (200_000 if args.quick else 1_000_000)
+    rc, rx, rcell, ncell, ri, rcli, rla = (2, 2, 3, 500, 5, 2, 2) if args.quick else (5, 5, 7, 2000, 10, 3, 5)
+    known = {"cells", "column", "llm", "cli", "import"}
+    want = [w.strip() for w in args.only.split(",") if w.strip()]
+    if not want or set(want) - known:
+        raise SystemExit(f"--only: choose from {', '.join(sorted(known))}")
+    print(f"1-minute load average: {os.getloadavg()[0]:.2f}", flush=True)
+    res = {}
+    if "cells" in want:
+        res["cells"] = bench_cells(ncell, rcell)
+    if "column" in want:
+        res["scenario"] = bench_scenario(rows, rc, rx)
+    if "llm" in want:
+        res["llm_analysis"] = bench_llm_analysis(rla, rows)
+    if "cli" in want:
+        res["cli"] = bench_cli(rcli)
+    if "import" in want:
+        res["import"] = bench_import(ri)
+        print(f"  import {fmt_both(res['import']['import'], 'ms')}; first call "
+              f"{fmt_both(res['import']['first_call'], 'ms')}", flush=True)
+    print(f"1-minute load average at the end: {os.getloadavg()[0]:.2f}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"argv": args.argv, "results": res}, indent=1, default=str))
     return 0
 
 
