@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
+from ._lazy import lazy
 
 
 def _xlwings():
@@ -33,9 +33,27 @@ def _xlwings():
 
 
 xw = _xlwings()
+# The core, numpy and the catalogs load when a function first needs them: a cell of catalog names is answered
+# without them (udfs.adapter.Site, udfs.core.quick), so `import udfs` costs little.
+np = lazy("numpy", globals(), "np")
+api = lazy("udfs.core.api", globals(), "api")
+catalog = lazy("udfs.core.catalog", globals(), "catalog")
+sizing = lazy("udfs.core.sizing", globals(), "sizing")
+training = lazy("udfs.core.training", globals(), "training")
+
+
+def _require_training_precision(record):
+    return training.require_training_precision(record)
+
+
+def _engine_choice(value):
+    return api.engine_choice(value)
+
+
+def _band_choice(value):
+    return api.band_choice(value)
 
 from .adapter import REQUIRED, Arg, Site, evaluate
-from .core import api, catalog, sizing, training
 from .core import validate as V
 from .core.errors import ScalesheetError
 from .core.units import GIB
@@ -155,10 +173,10 @@ def _blank_args(*values) -> bool:
 
 MODEL = Arg("model", "model")
 GPU = Arg("gpu", "gpu")
-PREC = Arg("precision", "precision", api.DEFAULT_PRECISION)
-TRAIN_PREC = Arg("precision", "precision", api.DEFAULT_PRECISION, check=training.require_training_precision)
-KVP = Arg("kv_precision", "kv_precision", api.DEFAULT_KV_PRECISION)
-CTX = Arg("context", "number", api.DEFAULT_CONTEXT, V.CONTEXT)
+PREC = Arg("precision", "precision", V.DEFAULT_PRECISION)
+TRAIN_PREC = Arg("precision", "precision", V.DEFAULT_PRECISION, check=_require_training_precision)
+KVP = Arg("kv_precision", "kv_precision", V.DEFAULT_KV_PRECISION)
+CTX = Arg("context", "number", V.DEFAULT_CONTEXT, V.CONTEXT)
 BATCH = Arg("batch", "number", 1, V.BATCH)
 GPUS = Arg("gpus", "number", 1, V.GPUS)
 PRICE = Arg("price_per_gpu_hour", "number", REQUIRED, V.MONEY)
@@ -166,13 +184,13 @@ PROMPT = Arg("prompt_tokens", "number", REQUIRED, V.POSITIVE_TOKENS)
 TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
 SEQ_LEN = Arg("seq_len", "number", _assumption("train_seq_len"), V.POSITIVE_TOKENS)
 MFU = Arg("mfu", "number", None, V.FRACTION)  # blank: the GPU generation's typical MFU (api._mfu)
-ENGINE = Arg("engine", "choice", "auto", parse=api.engine_choice)
-BAND = Arg("band", "choice", "base", parse=api.band_choice)
-CALIB = Arg("calibration", "number", 1.0, api.CALIBRATION)
+ENGINE = Arg("engine", "choice", "auto", parse=_engine_choice)
+BAND = Arg("band", "choice", "base", parse=_band_choice)
+CALIB = Arg("calibration", "number", 1.0, V.CALIBRATION)
 # The hot questions of a planning sheet, as Sites (udfs.adapter.Site: same answers as evaluate, cheaper memo).
-_vram_site = Site(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP], scale=1 / GIB)
-_gpus_needed_site = Site(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP])
-_decode_site = Site(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP])
+_vram_site = Site("infer_vram_bytes", [MODEL, PREC, CTX, BATCH, KVP], scale=1 / GIB, plan="infer_vram_bytes")
+_gpus_needed_site = Site("gpus_needed", [MODEL, GPU, PREC, CTX, BATCH, KVP], plan="gpus_needed")
+_decode_site = Site("decode_tokps", [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP], plan="decode_tokps")
 MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
@@ -494,11 +512,11 @@ DOC.update({
                         "Blank = 1.",
 })
 KV_OUT = Arg("output_tokens", "number", REQUIRED, V.CONTEXT)
-RESERVED = Arg("reserved_gib", "number", None, api.RESERVED_GIB)
-REQ_RATE = Arg("requests_per_s", "number", REQUIRED, api.REQUESTS_PER_S)
-SLO_ARGS = [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, Arg("ttft_s", "number", REQUIRED, api.SECONDS),
-            Arg("tokens_per_s_per_user", "number", REQUIRED, api.TOKPS), PREC, KVP, ENGINE, BAND, CALIB,
-            Arg("percentile", "number", 0.95, api.PERCENTILE)]
+RESERVED = Arg("reserved_gib", "number", None, V.RESERVED_GIB)
+REQ_RATE = Arg("requests_per_s", "number", REQUIRED, V.REQUESTS_PER_S)
+SLO_ARGS = [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, Arg("ttft_s", "number", REQUIRED, V.SECONDS),
+            Arg("tokens_per_s_per_user", "number", REQUIRED, V.TOKPS), PREC, KVP, ENGINE, BAND, CALIB,
+            Arg("percentile", "number", 0.95, V.PERCENTILE)]
 
 
 def _opt_number(name, rule):
@@ -562,7 +580,7 @@ def LLM_TTFT_AT_RATE_S(model, gpu, requests_per_s, prompt_tokens, output_tokens,
     """Time to first token in seconds with queueing at a request rate: prefill time + M/D/1 wait per replica
     (mean, or the percentile); #NUM! text-free: returns a very large number when the load exceeds capacity."""
     return evaluate(_ttft_at_rate, [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, _opt_number("concurrency", V.BATCH),
-                                    Arg("replicas", "number", 1, V.GPUS), _opt_number("percentile", api.PERCENTILE), PREC, GPUS, KVP,
+                                    Arg("replicas", "number", 1, V.GPUS), _opt_number("percentile", V.PERCENTILE), PREC, GPUS, KVP,
                                     ENGINE, BAND, CALIB],
                     [model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency, replicas, percentile,
                      precision, gpus, kv_precision, engine, band, calibration])
@@ -624,8 +642,8 @@ def LLM_USERS_FOR_BUDGET(model, gpu, budget_per_month, rent_per_gpu_hour, reques
                     [MODEL, GPU, Arg("budget_per_month", "number", REQUIRED, V.MONEY),
                      Arg("rent_per_gpu_hour", "number", REQUIRED, V.MONEY_POSITIVE),
                      Arg("requests_per_user_per_hour", "number", REQUIRED, V.MONEY_POSITIVE), PROMPT, KV_OUT,
-                     Arg("ttft_s", "number", REQUIRED, api.SECONDS),
-                     Arg("tokens_per_s_per_user", "number", REQUIRED, api.TOKPS), PREC, KVP, ENGINE, BAND, CALIB],
+                     Arg("ttft_s", "number", REQUIRED, V.SECONDS),
+                     Arg("tokens_per_s_per_user", "number", REQUIRED, V.TOKPS), PREC, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens,
                      output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration])
 
@@ -635,7 +653,7 @@ def LLM_CALIBRATE_DECODE(model, gpu, measured_tokps, precision=None, context=Non
                          kv_precision=None, engine=None):
     """Calibration factor (ratio): your measured decode tokens/s / ours for the same setup. Pass it as the
     calibration argument of the speed, serving and cost functions."""
-    return evaluate(api.calibrate_decode, [MODEL, GPU, Arg("measured_tokps", "number", REQUIRED, api.TOKPS), PREC,
+    return evaluate(api.calibrate_decode, [MODEL, GPU, Arg("measured_tokps", "number", REQUIRED, V.TOKPS), PREC,
                                            CTX, BATCH, GPUS, KVP, ENGINE],
                     [model, gpu, measured_tokps, precision, context, batch, gpus, kv_precision, engine])
 
@@ -833,7 +851,7 @@ def _plan_arg_list():
             Arg("growth_per_month", "number", REQUIRED, api.GROWTH),
             Arg("peak_to_average", "number", REQUIRED, api.PEAK),
             Arg("horizon_months", "number", REQUIRED, api.HORIZON),
-            Arg("replica_tokps", "number", REQUIRED, api.TOKPS),
+            Arg("replica_tokps", "number", REQUIRED, V.TOKPS),
             Arg("gpus_per_replica", "number", REQUIRED, V.GPUS),
             Arg("reserve_replicas", "number", REQUIRED, api.REPLICAS),
             Arg("capex_per_gpu", "number", REQUIRED, V.MONEY),

@@ -35,15 +35,19 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
-from importlib import resources
 from dataclasses import dataclass
-from typing import Any, Callable
 
-import numpy as np
-
-from .core import architecture, catalog, plan
+from ._lazy import lazy
+from .core import quick, rows
 from .core.errors import ScalesheetError
 from .core.validate import Rule, check
+
+# Imported when first needed (a range, a custom model, a name the plan-parts file does not know ...): a cell
+# of catalog names is answered without numpy (udfs.core.quick, udfs.core.rows), so `import udfs` stays cheap.
+np = lazy("numpy", globals(), "np")
+architecture = lazy("udfs.core.architecture", globals(), "architecture")
+catalog = lazy("udfs.core.catalog", globals(), "catalog")
+plan = lazy("udfs.core.plan", globals(), "plan")
 
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
                 "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#DATA!",
@@ -58,12 +62,10 @@ XL_ERRORS = {2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 20
              2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!", 2047: "#BLOCKED!",
              2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!"}
 _COM_LO, _COM_HI = COM_ERROR_BASE, COM_ERROR_BASE + 0xFFFF
-resources.files("udfs.core.data")  # the catalog reader's machinery loads with the module, not on the first call
 MAX_CELL_TEXT = 32767  # Excel's limit on the characters of one cell (Excel specifications and limits)
 MAX_ERROR_TEXT = 1024  # an error text longer than this is cut (it quotes the input, which may be huge)
 REQUIRED = object()  # marks an argument without a default
 MAX_SPLITS = 4096  # extra core calls spent pinning a core error to its cells; past it a chunk shares the error
-_NUMBER_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
 LITE_ZERO_HINT = ("; if the cell is blank, note that xlwings Lite may pass a blank cell as 0: leave the "
                   "argument out of the formula to use its default")
 
@@ -117,8 +119,23 @@ def default_of(arg: Arg):
     return arg.default() if callable(arg.default) else arg.default
 
 
-LOOKUPS = {"model": catalog.models, "gpu": catalog.gpus, "precision": catalog.precisions,
-           "kv_precision": catalog.kv_precisions}
+def _models(names, argument="model"):
+    return catalog.models(names, argument)
+
+
+def _gpus(names, argument="gpu"):
+    return catalog.gpus(names, argument)
+
+
+def _precisions(values, argument="precision"):
+    return catalog.precisions(values, argument)
+
+
+def _kv_precisions(values, argument="kv_precision"):
+    return catalog.kv_precisions(values, argument)
+
+
+LOOKUPS = {"model": _models, "gpu": _gpus, "precision": _precisions, "kv_precision": _kv_precisions}
 RANGE_MARKERS = {"model": {"n_layers", "d_model"}, "gpu": {"memory_gib", "bandwidth_gb_s"}}
 
 
@@ -287,7 +304,8 @@ def _number_grid(cells: Cells, arg: Arg):
                 plain = False
         if not plain:
             grid = cells.objects()
-            numeric = np.fromiter((t in _NUMBER_TYPES and com_error_text(v) is None
+            number_types = {int, float, np.float64, np.float32, np.int64, np.int32}
+            numeric = np.fromiter((t in number_types and com_error_text(v) is None
                                    for t, v in zip(map(type, cells.flat), cells.flat)), bool, cells.size)
             numeric = numeric.reshape(shape)
             vals = np.zeros(shape)
@@ -492,14 +510,25 @@ class Site:
     arguments (``_spec``) is kept on the Site. Same answers as ``evaluate(core, args, values, ...)``.
     """
 
-    __slots__ = ("core", "args", "scale", "kind", "spec")
+    __slots__ = ("_core", "args", "scale", "kind", "plan", "spec")
 
-    def __init__(self, core: Callable, args: list[Arg], *, scale: float = 1.0, kind: str = "number"):
-        self.core, self.args, self.scale, self.kind = core, list(args), scale, kind
+    def __init__(self, core, args: list[Arg], *, scale: float = 1.0, kind: str = "number", plan: str | None = None):
+        """``core``: the function, or the name of a udfs.core.api function (imported when first needed);
+        ``plan``: the name of the plan answering it (udfs.core.rows.PLANS), so that a cell of catalog names
+        is answered without importing the core."""
+        self._core, self.args, self.scale, self.kind, self.plan = core, list(args), scale, kind, plan
         self.spec = None
 
+    @property
+    def core(self):
+        core = self._core
+        if isinstance(core, str):
+            from .core import api
+            core = self._core = getattr(api, core)
+        return core
+
     def __repr__(self):
-        return f"Site({getattr(self.core, '__name__', self.core)})"
+        return f"Site({self._core if isinstance(self._core, str) else self._core.__name__})"
 
     def __call__(self, values: list):
         vals = []
@@ -524,7 +553,8 @@ class Site:
         if hit is not None:
             return hit
         if self.spec is None:
-            self.spec = _spec(self.core, self.args, self.kind)
+            self.spec = (_spec_for(self.plan, self.args) if self.plan and self.kind == "number"
+                         else _spec(self.core, self.args, self.kind))
         if self.spec:
             out = _fast(self.spec, vals, self.scale)
             if out is not None:
@@ -671,46 +701,76 @@ _NAMES: dict = {}  # Arg -> {cell value: catalog key} for the names the scalar p
 
 
 def _spec(core, args, kind):
-    """(plan, [(slot, names)], [(slot, minimum, inclusive, maximum, integer, default)]) when every argument of
-    ``core`` feeds its plan directly (catalog names without extra checks, numbers with a plain default), else
-    False."""
+    """How the fast path reads a call of ``core`` (see ``_spec_for``), or False when it cannot."""
     plan = _plan_for(core, args)
     if plan is None or kind != "number":
         return False
+    return _spec_for(plan.name, args)
+
+
+def _spec_for(name, args):
+    """(plan name, kept constants, one cell's row, [(slot, names, Arg)], [(slot, minimum, inclusive, maximum,
+    integer, default)]) when every argument feeds the plan ``name`` (udfs.core.rows.PLANS) directly: catalog
+    names without extra checks, numbers with a plain default; else False."""
+    records, numbers, scalar_row = rows.PLANS[name]
     names = [a.name for a in args]
-    if len(set(names)) != len(names) or set(names) != {*plan.records, *plan.numbers}:
+    if len(set(names)) != len(names) or set(names) != {*records, *numbers}:
         return False
     slot = {a.name: (i, a) for i, a in enumerate(args)}
     recs, nums = [], []
-    for name in plan.records:
-        i, a = slot[name]
+    for n in records:
+        i, a = slot[n]
         if a.kind not in LOOKUPS or a.check is not None:
             return False
-        recs.append((i, _NAMES.setdefault(a, {})))
-    for name in plan.numbers:
-        i, a = slot[name]
+        recs.append((i, _NAMES.setdefault(a, {}), a))
+    for n in numbers:
+        i, a = slot[n]
         if a.kind != "number" or a.rule is None:
             return False
         d = a.default
         default = None if d is REQUIRED or callable(d) or type(d) not in (int, float) else float(d)
         r = a.rule
         nums.append((i, r.minimum, r.min_inclusive, r.maximum, r.integer, default))
-    return plan, recs, nums
+    return name, rows.CACHE[name], scalar_row, recs, nums
+
+
+def _quick_name(v, arg):
+    """A name cell's catalog key from data/plan_parts.csv (udfs.core.quick), remembered; None: the core
+    decides (and writes any message)."""
+    w = v
+    if w is None or (type(w) is str and not w.strip()):
+        if arg.default is REQUIRED or callable(arg.default):
+            return None
+        w = arg.default
+    k = quick.position(arg.kind, w)
+    if k is not None:
+        names = _NAMES[arg]
+        if len(names) < _RECORDS_MAX:
+            names[v] = k
+    return k
 
 
 def _fast(spec, vals, scale):
-    """One cell whose names were resolved and whose combination's constants are kept: straight to the plan's
-    row formula (the same function and constants ``_scalar`` uses, so the same bits). None: not this way."""
-    plan, recs, nums = spec
+    """One cell of catalog names whose combination's constants are kept (or can be read from
+    data/plan_parts.csv): straight to the plan's one-cell row formula, with the same constants the core's
+    plan keeps, so the same bits. None: not this way (``_scalar`` or the array path answers)."""
+    name, cache, scalar_row, recs, nums = spec
     key = []
-    for i, names in recs:
-        k = names.get(vals[i])
+    for i, names, arg in recs:
+        v = vals[i]
+        k = names.get(v)
         if k is None:
-            return None
+            k = _quick_name(v, arg)
+            if k is None:
+                return None
         key.append(k)
-    c = plan._cache.get(tuple(key))
+    key = tuple(key)
+    c = cache.get(key)
     if c is None:
-        return None
+        c = quick.constants(name, key)
+        if c is None:
+            return None
+        cache[key] = c
     xs = []
     for i, lo, inclusive, hi, integer, default in nums:
         x = vals[i]
@@ -722,7 +782,7 @@ def _fast(spec, vals, scale):
                 or (hi is not None and x > hi) or (integer and x != math.floor(x)):
             return None
         xs.append(x)
-    out = float(plan.scalar_row(c, *xs)) * scale
+    out = float(scalar_row(c, *xs)) * scale
     if not math.isfinite(out):
         return "#result: not a finite number; check the magnitudes of the inputs"
     return out

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import api, flops, memory, params, sizing, speed
+from . import api, flops, memory, params, rows, sizing, speed
 from .catalog import assumption
 from .units import BITS_PER_BYTE, GB
 
@@ -103,7 +103,7 @@ class Plan:
         # One cell's form of ``row`` (floats only, no ``xp``): the same expressions in the same order, written
         # out for speed; tests/test_plan.py holds it to the last bit against the column form.
         self.scalar_row = scalar_row or (lambda c, *numbers: row(c, *numbers, xp=SCALAR))
-        self._cache: dict = {}
+        self._cache: dict = rows.CACHE.setdefault(name, {})  # shared with udfs.core.quick and the adapter
 
     def __repr__(self):
         return f"Plan({self.name})"
@@ -113,11 +113,7 @@ class Plan:
         key = tuple(map(keys.get, self.records))
         c = self._cache.get(key)
         if c is None:
-            arrays = self.constants(**{n: kw[n] for n in self.records})
-            c = {k: float(v) for k, v in arrays.items()}
-            for prefix in ("kv_", "flops_"):
-                c["spans_" + prefix] = tuple((c[prefix + span], c["limit_" + span]) for span in SPANS
-                                             if prefix + span in c and c[prefix + span] != 0)
+            c = rows.scalar_constants(self.constants(**{n: kw[n] for n in self.records}))
             if None not in key:
                 if len(self._cache) > 100_000:
                     self._cache.clear()
@@ -248,14 +244,11 @@ def _distinct(values):
     return u, inv.reshape(-1)
 
 
-def _untouched(moe: float, share: float, batch: float) -> float:
-    """Fraction of the routed experts' bytes no token of a batch reads (speed.decode_weight_bytes_touched)."""
-    touched = 1 - (1 - share) ** batch if moe > 0 else 1.0
-    return 1 - touched
+_untouched = rows.untouched  # fraction of the routed experts' bytes no token of a batch reads
 
 
 # ------------------------------------------------------------------------------------------ memory
-SPANS = ("full", "window", "chunk")  # memory.kv_elements_per_token / span_limits, in the core's order
+SPANS = rows.SPANS  # memory.kv_elements_per_token / span_limits, in the core's order
 
 
 def _memory_constants(model, precision, kv_precision):
@@ -343,6 +336,7 @@ def _decode_constants(model, gpu, precision, kv_precision):
         "routed_bytes": params.routed_expert_params(a) * p.expert_bits / 8,
         "moe": np.where(a.n_experts > 0, 1.0, 0.0),
         "expert_share": a.experts_per_token / np.maximum(a.n_experts, 1),
+        "msg_bytes": speed.ACTIVATION_BYTES,
     })
     return out
 
@@ -365,62 +359,12 @@ def _decode_row(c, context, batch, gpus, *, xp):
     return batch / step
 
 
-# ------------------------------------------------------------------------------ one cell's rows
-# The row formulas above with xp = SCALAR substituted by hand (min, max, math.ceil, the span sum and
-# _untouched called directly): one cell is a few float operations, and the xp indirection was most of its
-# time. Same expressions, same order, hence the same bits (tests/test_plan.py compares them with the column
-# form over random catalog combinations).
-def _span_sum(spans, context):
-    total = 0.0
-    for amount, limit in spans:
-        total = total + amount * (context if context < limit else limit)
-    return total
-
-
-def _model_bytes_1(c, context, batch):
-    state = batch * c["state_elements"] * c["state_bits"] / BITS_PER_BYTE
-    tokens = min(batch * max(context, 1.0), c["chunk"])
-    activations = tokens * c["working_set"] * c["activation_bytes"] + batch * c["vocab"] * c["logit_bytes"]
-    kv = batch * _span_sum(c["spans_kv_"], context) * c["kv_bits"] / BITS_PER_BYTE
-    return c["weights"] + kv + state + activations
-
-
-def _vram_1(c, context, batch):
-    return _model_bytes_1(c, context, batch) + c["overhead"]
-
-
-def _gpus_1(c, context, batch):
-    return max(float(math.ceil(_model_bytes_1(c, context, batch) / c["usable"])), 1.0)
-
-
-def _decode_1(c, context, batch, gpus):
-    split = c["split"]
-    t = split + (1 - split) * gpus
-    stages = split * gpus + (1 - split)
-    flops_per_token = c["matmul_flops"] + _span_sum(c["spans_flops_"], context)
-    compute = batch * flops_per_token / (t * c["peak_rate"])
-    rows = min(batch / max(c["vocab"], 1), 1.0) * c["table"]
-    weights_read = c["weights"] - c["routed_bytes"] * _untouched(c["moe"], c["expert_share"], batch) - c["table"] \
-        + rows
-    state = batch * c["state_elements"] * c["state_bits"] / BITS_PER_BYTE
-    kv = batch * _span_sum(c["spans_kv_"], context) * c["kv_bits"] / BITS_PER_BYTE
-    bytes_read = weights_read + kv + 2 * state
-    memory_s = bytes_read / (t * c["byte_rate"])
-    msg = batch * c["d_model"] * _ACTIVATION_BYTES
-    per = c["ar_latency"] + 2 * (t - 1) / max(t, 1) * msg / c["link"]
-    comm = (t > 1) * (2 * c["layers"] * per) + (stages - 1) * c["latency"] * 4
-    step = (max(memory_s, compute) + c["overhead_s"] + comm) / 1.0
-    return batch / step
-
-
-_ACTIVATION_BYTES = speed.ACTIVATION_BYTES
-
 VRAM = Plan("infer_vram_bytes", ("model", "precision", "kv_precision"), ("context", "batch"),
-            _memory_constants, _vram_row, _vram_1)
+            _memory_constants, _vram_row, rows.vram_1)
 GPUS_NEEDED = Plan("gpus_needed", ("model", "gpu", "precision", "kv_precision"), ("context", "batch"),
-                   _gpus_constants, _gpus_row, _gpus_1)
+                   _gpus_constants, _gpus_row, rows.gpus_1)
 DECODE = Plan("decode_tokps", ("model", "gpu", "precision", "kv_precision"), ("context", "batch", "gpus"),
-              _decode_constants, _decode_row, _decode_1)
+              _decode_constants, _decode_row, rows.decode_1)
 
 # The core function each plan answers for (the adapter looks plans up by the function a UDF evaluates).
 PLANS = {api.infer_vram_bytes: VRAM, api.gpus_needed: GPUS_NEEDED, api.decode_tokps: DECODE}

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
+from .._lazy import lazy
 from .errors import ScalesheetError
+
+np = lazy("numpy", globals(), "np")  # imported on first use: Rule and the rules below need no numpy
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,17 @@ POWER_KW = Rule("kW", minimum=0, maximum=1e6)
 ENERGY_PRICE = Rule("currency per kWh", minimum=0, maximum=1e6)
 YEARS = Rule("years", minimum=0, min_inclusive=False, maximum=100)
 PARALLEL = Rule("GPUs", minimum=1, maximum=1e5, integer=True)
+# Defaults and rules of udfs.core.api, defined here (no numpy) so that the Excel functions can name them at
+# import; api re-exports them under the same names.
+DEFAULT_PRECISION = "bf16"
+DEFAULT_KV_PRECISION = "fp16"
+DEFAULT_CONTEXT = 4096  # tokens; documented in docs/methodology.md (a typical prompt + answer)
+CALIBRATION = Rule("factor (measured / predicted speed)", minimum=0.01, maximum=100)
+REQUESTS_PER_S = Rule("requests per second", minimum=0, maximum=1e9)
+SECONDS = Rule("seconds", minimum=0, min_inclusive=False, maximum=1e6)
+RESERVED_GIB = Rule("GiB", minimum=0, maximum=1e6)
+TOKPS = Rule("tokens/s", minimum=0, min_inclusive=False, maximum=1e9)
+PERCENTILE = Rule("fraction 0.5-0.999", minimum=0.5, maximum=0.999)
 
 
 def check(value, rule: Rule) -> str | None:
