@@ -16,7 +16,13 @@ Three paths, one answer (the tests hold them to exact equality):
   name for the life of the process, numbers are checked against their rule in plain Python, and the
   function's plan (``udfs.core.plan``, per-combination constants) or its core function is called on them.
   Anything unusual (an error cell, a blank required argument, a range for a model) goes to the array path,
-  which writes the message.
+  which writes the message. The memo key is the cell values themselves (``[[v]]`` unwrapped when every
+  argument is a 1x1 list of text, a float or a blank), so a repeated cell costs one dict look-up. The hot
+  questions (VRAM, decode, GPUs needed) are ``Site`` objects: once a cell's names are resolved and its
+  combination's constants kept (``udfs.core.rows.CACHE``), a new context or batch goes straight to the
+  plan's one-cell row formula (``_fast``); the first time, the names and constants are read from
+  ``data/plan_parts.csv`` (``udfs.core.quick``), so neither numpy nor the catalog parser is needed for a
+  cell of catalog names (numpy, the catalogs and the core load when something else first needs them).
 * **Ranges** are parsed at their own shape: a column of one-item rows is flattened without building object
   arrays, numbers are converted in one pass, names are coded through a dict (one resolution per distinct
   name). The arguments are lined up like Excel's array arithmetic (a single cell, row or column repeats;
@@ -35,7 +41,6 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from ._lazy import lazy
 from .core import quick, rows
@@ -79,7 +84,6 @@ def com_error_text(value) -> str | None:
 
 
 # --------------------------------------------------------------------------------- argument kinds
-@dataclass(frozen=True, eq=False)
 class Arg:
     """How one Excel argument is read.
 
@@ -89,15 +93,12 @@ class Arg:
 
     Args are interned: the same fields give the same object, even when a function builds its Arg inline on
     every call. The memo keys calls by the Arg objects (identity: the fastest hash), so that is what lets
-    such a function's repeated cells be remembered too.
+    such a function's repeated cells be remembered too. Immutable (written out rather than a dataclass, whose
+    module imports ``inspect``: a fifth of ``import udfs``).
     """
 
-    name: str
-    kind: str
-    default: Any = REQUIRED
-    rule: Rule | None = None
-    parse: Callable | None = None
-    check: Callable | None = None
+    __slots__ = ("name", "kind", "default", "rule", "parse", "check", "__weakref__")
+    _FIELDS = ("name", "kind", "default", "rule", "parse", "check")
 
     def __new__(cls, *args, **kwargs):
         items = tuple(sorted(kwargs.items()))
@@ -109,6 +110,16 @@ class Arg:
             return arg
         except TypeError:  # an unhashable default: not interned
             return super().__new__(cls)
+
+    def __init__(self, name: str, kind: str, default=REQUIRED, rule: Rule | None = None, parse=None, check=None):
+        for field, value in zip(self._FIELDS, (name, kind, default, rule, parse, check)):
+            object.__setattr__(self, field, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __repr__(self):
+        return "Arg(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS) + ")"
 
 
 _INTERNED: dict = {}
@@ -472,7 +483,8 @@ def clear_caches() -> None:
     _RECORDS.clear()
     for names in _NAMES.values():
         names.clear()
-    plan.clear_caches()
+    for kept in rows.CACHE.values():  # the plans' constants (udfs.core.plan keeps them here too)
+        kept.clear()
 
 
 def _unwrap(v):

@@ -8,7 +8,6 @@ the message for one scalar (or None), so the adapter can mark bad cells one by o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from .._lazy import lazy
 from .errors import ScalesheetError
@@ -16,15 +15,36 @@ from .errors import ScalesheetError
 np = lazy("numpy", globals(), "np")  # imported on first use: Rule and the rules below need no numpy
 
 
-@dataclass(frozen=True)
 class Rule:
-    """What a numeric argument allows: bounds, integrality and the unit named in messages."""
+    """What a numeric argument allows: bounds, integrality and the unit named in messages.
 
-    unit: str = ""
-    minimum: float | None = None
-    min_inclusive: bool = True
-    maximum: float | None = None
-    integer: bool = False
+    Immutable, compared and hashed by its fields (written out rather than a dataclass: ``dataclasses``
+    imports ``inspect``, a fifth of ``import udfs``).
+    """
+
+    __slots__ = ("unit", "minimum", "min_inclusive", "maximum", "integer")
+
+    def __init__(self, unit: str = "", minimum: float | None = None, min_inclusive: bool = True,
+                 maximum: float | None = None, integer: bool = False):
+        for name, value in zip(self.__slots__, (unit, minimum, min_inclusive, maximum, integer)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def _fields(self) -> tuple:
+        return (self.unit, self.minimum, self.min_inclusive, self.maximum, self.integer)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._fields())
+
+    def __repr__(self):
+        return "Rule(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")"
 
     def describe(self) -> str:
         kind = "a whole number" if self.integer else "a number"
