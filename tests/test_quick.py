@@ -115,3 +115,29 @@ def test_rows_import_no_numpy():
     assert out[1] == "False"
     import udfs
     assert float(out[0]) / 2**30 == udfs.LLM_INFER_VRAM_GIB("llama-3-8b", "bf16", 4096.0, 1.0)
+
+
+def test_import_udfs_and_a_cell_of_catalog_names_need_no_numpy():
+    """`import udfs` binds numpy and the core to stand-ins (udfs/_lazy.py) and imports xlwings only where its
+    decorators register functions; the first cell of catalog names reads data/plan_parts.csv. A range then
+    loads numpy and gives the same numbers."""
+    code = ("import sys, json; import udfs; a = 'numpy' in sys.modules or 'xlwings' in sys.modules; "
+            "v = [udfs.LLM_INFER_VRAM_GIB([['llama-3-8b']], [['bf16']], [[4096.0]], [[1.0]]), "
+            "udfs.LLM_DECODE_TOKPS([['mixtral-8x7b']], [['h100-sxm']], [['int4']], [[8192.0]], [[8.0]]), "
+            "udfs.LLM_GPUS_NEEDED([['llama-3.1-70b']], [['l4']], [['fp8']], [[32768.0]], [[4.0]])]; "
+            "b = 'numpy' in sys.modules; col = udfs.LLM_INFER_VRAM_GIB([['llama-3-8b']] * 3, 'bf16', 4096.0, 1.0); "
+            "print(json.dumps([a, b, 'numpy' in sys.modules, v, col[0][0]]))")
+    env = {k: v for k, v in quick.os.environ.items() if k != "XLWINGS_ON_SERVER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    import json
+    before, after_cells, after_range, values, column = json.loads(out.stdout)
+    if not sys.platform.startswith(("win", "emscripten")):
+        assert before is False
+    assert after_cells is False and after_range is True
+    import udfs
+    from udfs import adapter
+    adapter.clear_caches()
+    assert values == [udfs.LLM_INFER_VRAM_GIB("llama-3-8b", "bf16", 4096, 1),
+                      udfs.LLM_DECODE_TOKPS("mixtral-8x7b", "h100-sxm", "int4", 8192, 8),
+                      udfs.LLM_GPUS_NEEDED("llama-3.1-70b", "l4", "fp8", 32768, 4)]
+    assert column == values[0]
