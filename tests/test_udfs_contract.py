@@ -174,8 +174,8 @@ def ret(*a, **kw):
 LITE_RUN = '''
 import json, sys, threading
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import xlwings  # as in Lite, where udfs imports xlwings itself (sys.platform emscripten); here import it first
 import udfs
-import xlwings
 assert udfs.__file__.startswith(sys.argv[2]), udfs.__file__
 assert xlwings.__file__.startswith(sys.argv[1]), xlwings.__file__
 value = udfs.LLM_INFER_VRAM_GIB("llama-3-70b", "int4", 32768, 8)
@@ -211,5 +211,6 @@ def test_lite_wheel_imports_from_a_zip_with_only_func_arg_ret(tmp_path):
     assert got["value"] == udfs.LLM_INFER_VRAM_GIB("llama-3-70b", "int4", 32768, 8)
     assert got["column"][0] == [True] and got["column"][1][0].startswith("#model:")
     assert got["threads"] == 1 and got["windows"] == []
+    assert got["func"] and got["arg"], "the decorators were not called"
     assert set(got["func"]) <= {"category"}  # Lite ignores category (classic only); rejects nothing we pass
     assert set(got["arg"]) <= {"ndim", "err_to_str", "doc"}  # converter options Lite's @arg accepts

@@ -424,13 +424,15 @@ def test_lite_zero_is_a_value_not_a_blank():
 def test_single_cells_are_remembered_as_excel_passes_them(monkeypatch):
     adapter.clear_caches()
     calls = []
-    original = adapter._scalar
-    monkeypatch.setattr(adapter, "_scalar", lambda *a: calls.append(a) or original(*a))
+    for name in ("_scalar", "_fast"):  # every computed cell goes through one of them (see udfs.adapter.Site)
+        original = getattr(adapter, name)
+        monkeypatch.setattr(adapter, name, lambda *a, _f=original: calls.append(a) or _f(*a))
     first = udfs.LLM_DECODE_TOKPS([["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[4.0]])
+    computed = len(calls)
     again = udfs.LLM_DECODE_TOKPS([["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[4.0]])
-    assert first == again and len(calls) == 1
+    assert first == again and computed >= 1 and len(calls) == computed  # the second: a memo hit
     udfs.LLM_DECODE_TOKPS([["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[True]])  # TRUE is not 1
-    assert len(calls) == 2
+    assert len(calls) > computed
 
 
 def test_the_garbage_collector_is_restored():

@@ -10,13 +10,50 @@ from this module by ``python -m udfs.reference``.
 
 from __future__ import annotations
 
-import difflib
+import os
+import sys
 
-import numpy as np
-import xlwings as xw
+from ._lazy import lazy
 
-from .adapter import REQUIRED, Arg, evaluate
-from .core import api, catalog, sizing, training
+
+def _xlwings():
+    """xlwings, where its decorators do something; None where they would return each function unchanged.
+
+    xlwings' own ``func``/``arg``/``ret`` register functions only in classic Excel on Windows (its COM server
+    imports xlwings before it imports this module), in xlwings Lite (Pyodide, ``sys.platform`` emscripten)
+    and on an xlwings server (``XLWINGS_ON_SERVER=true``); everywhere else they are identity decorators
+    (xlwings/__init__.py, 0.37). Importing xlwings costs about 100 ms, most of ``import udfs`` off Excel, so
+    it is imported only where it matters, or when something imported it already (udfs.reference, the tests).
+    """
+    if ("xlwings" in sys.modules or sys.platform.startswith(("win", "emscripten"))
+            or os.environ.get("XLWINGS_ON_SERVER") == "true"):
+        import xlwings
+        return xlwings
+    return None
+
+
+xw = _xlwings()
+# The core, numpy and the catalogs load when a function first needs them: a cell of catalog names is answered
+# without them (udfs.adapter.Site, udfs.core.quick), so `import udfs` costs little.
+np = lazy("numpy", globals(), "np")
+api = lazy("udfs.core.api", globals(), "api")
+catalog = lazy("udfs.core.catalog", globals(), "catalog")
+sizing = lazy("udfs.core.sizing", globals(), "sizing")
+training = lazy("udfs.core.training", globals(), "training")
+
+
+def _require_training_precision(record):
+    return training.require_training_precision(record)
+
+
+def _engine_choice(value):
+    return api.engine_choice(value)
+
+
+def _band_choice(value):
+    return api.band_choice(value)
+
+from .adapter import REQUIRED, Arg, Site, evaluate
 from .core import validate as V
 from .core.errors import ScalesheetError
 from .core.units import GIB
@@ -90,6 +127,8 @@ def excel(category: str, *names: str, docs: dict = DOC):
     """
     def wrap(f):
         f.__doc__ = " ".join(f.__doc__.split())
+        if xw is None:  # xlwings would leave the function as it is (see _xlwings)
+            return f
         for name in names:
             f = xw.arg(name, ndim=2, err_to_str=True, doc=docs[name])(f)
         return xw.func(category=category)(f)
@@ -111,6 +150,7 @@ def _gpu_column(value):
         raise ScalesheetError("field", "is blank; give a GPU field such as memory_gib")
     key = "TRUE/FALSE" if isinstance(value, (bool, np.bool_)) else str(value).strip().lower()
     if key not in columns:
+        import difflib
         close = difflib.get_close_matches(key, columns, n=3)
         hint = (f"did you mean {', '.join(close)}?" if close
                 else "use a column of the GPUs sheet, e.g. memory_gib, bandwidth_gb_s, bf16_tflops")
@@ -133,10 +173,10 @@ def _blank_args(*values) -> bool:
 
 MODEL = Arg("model", "model")
 GPU = Arg("gpu", "gpu")
-PREC = Arg("precision", "precision", api.DEFAULT_PRECISION)
-TRAIN_PREC = Arg("precision", "precision", api.DEFAULT_PRECISION, check=training.require_training_precision)
-KVP = Arg("kv_precision", "kv_precision", api.DEFAULT_KV_PRECISION)
-CTX = Arg("context", "number", api.DEFAULT_CONTEXT, V.CONTEXT)
+PREC = Arg("precision", "precision", V.DEFAULT_PRECISION)
+TRAIN_PREC = Arg("precision", "precision", V.DEFAULT_PRECISION, check=_require_training_precision)
+KVP = Arg("kv_precision", "kv_precision", V.DEFAULT_KV_PRECISION)
+CTX = Arg("context", "number", V.DEFAULT_CONTEXT, V.CONTEXT)
 BATCH = Arg("batch", "number", 1, V.BATCH)
 GPUS = Arg("gpus", "number", 1, V.GPUS)
 PRICE = Arg("price_per_gpu_hour", "number", REQUIRED, V.MONEY)
@@ -144,9 +184,13 @@ PROMPT = Arg("prompt_tokens", "number", REQUIRED, V.POSITIVE_TOKENS)
 TOKENS = Arg("tokens", "number", REQUIRED, V.TOKENS_TOTAL)
 SEQ_LEN = Arg("seq_len", "number", _assumption("train_seq_len"), V.POSITIVE_TOKENS)
 MFU = Arg("mfu", "number", None, V.FRACTION)  # blank: the GPU generation's typical MFU (api._mfu)
-ENGINE = Arg("engine", "choice", "auto", parse=api.engine_choice)
-BAND = Arg("band", "choice", "base", parse=api.band_choice)
-CALIB = Arg("calibration", "number", 1.0, api.CALIBRATION)
+ENGINE = Arg("engine", "choice", "auto", parse=_engine_choice)
+BAND = Arg("band", "choice", "base", parse=_band_choice)
+CALIB = Arg("calibration", "number", 1.0, V.CALIBRATION)
+# The hot questions of a planning sheet, as Sites (udfs.adapter.Site: same answers as evaluate, cheaper memo).
+_vram_site = Site("infer_vram_bytes", [MODEL, PREC, CTX, BATCH, KVP], scale=1 / GIB, plan="infer_vram_bytes")
+_gpus_needed_site = Site("gpus_needed", [MODEL, GPU, PREC, CTX, BATCH, KVP], plan="gpus_needed")
+_decode_site = Site("decode_tokps", [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP], plan="decode_tokps")
 MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
@@ -193,9 +237,8 @@ def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_preci
     """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
     runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
     gpu_memory_utilization."""
-    if _blank_args(engine, gpus):
-        return evaluate(api.infer_vram_bytes, [MODEL, PREC, CTX, BATCH, KVP],
-                        [model, precision, context, batch, kv_precision], scale=1 / GIB)
+    if (engine is None and gpus is None) or _blank_args(engine, gpus):
+        return _vram_site([model, precision, context, batch, kv_precision])
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
                     [model, precision, context, batch, kv_precision, engine, gpus], scale=1 / GIB)
@@ -245,9 +288,8 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
-    if _blank_args(engine):
-        return evaluate(api.gpus_needed, [MODEL, GPU, PREC, CTX, BATCH, KVP],
-                        [model, gpu, precision, context, batch, kv_precision])
+    if engine is None or _blank_args(engine):
+        return _gpus_needed_site([model, gpu, precision, context, batch, kv_precision])
     return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
                                              Arg("engine", "choice", None, parse=_engine_or_none)],
                     [model, gpu, precision, context, batch, kv_precision, engine])
@@ -293,9 +335,8 @@ def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=
                      engine=None, band=None, calibration=None):
     """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved
     bandwidth vs compute, plus launch overhead and tensor-parallel all-reduces."""
-    if _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
-        return evaluate(api.decode_tokps, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP],
-                        [model, gpu, precision, context, batch, gpus, kv_precision])
+    if (engine is None and band is None and calibration is None) or _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
+        return _decode_site([model, gpu, precision, context, batch, gpus, kv_precision])
     return evaluate(_decode_tokps_with, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration])
 
@@ -512,11 +553,11 @@ DOC.update({
                         "Blank = 1.",
 })
 KV_OUT = Arg("output_tokens", "number", REQUIRED, V.CONTEXT)
-RESERVED = Arg("reserved_gib", "number", None, api.RESERVED_GIB)
-REQ_RATE = Arg("requests_per_s", "number", REQUIRED, api.REQUESTS_PER_S)
-SLO_ARGS = [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, Arg("ttft_s", "number", REQUIRED, api.SECONDS),
-            Arg("tokens_per_s_per_user", "number", REQUIRED, api.TOKPS), PREC, KVP, ENGINE, BAND, CALIB,
-            Arg("percentile", "number", 0.95, api.PERCENTILE)]
+RESERVED = Arg("reserved_gib", "number", None, V.RESERVED_GIB)
+REQ_RATE = Arg("requests_per_s", "number", REQUIRED, V.REQUESTS_PER_S)
+SLO_ARGS = [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, Arg("ttft_s", "number", REQUIRED, V.SECONDS),
+            Arg("tokens_per_s_per_user", "number", REQUIRED, V.TOKPS), PREC, KVP, ENGINE, BAND, CALIB,
+            Arg("percentile", "number", 0.95, V.PERCENTILE)]
 
 
 def _opt_number(name, rule):
@@ -580,7 +621,7 @@ def LLM_TTFT_AT_RATE_S(model, gpu, requests_per_s, prompt_tokens, output_tokens,
     """Time to first token in seconds with queueing at a request rate: prefill time + M/D/1 wait per replica
     (mean, or the percentile); #NUM! text-free: returns a very large number when the load exceeds capacity."""
     return evaluate(_ttft_at_rate, [MODEL, GPU, REQ_RATE, PROMPT, KV_OUT, _opt_number("concurrency", V.BATCH),
-                                    Arg("replicas", "number", 1, V.GPUS), _opt_number("percentile", api.PERCENTILE), PREC, GPUS, KVP,
+                                    Arg("replicas", "number", 1, V.GPUS), _opt_number("percentile", V.PERCENTILE), PREC, GPUS, KVP,
                                     ENGINE, BAND, CALIB],
                     [model, gpu, requests_per_s, prompt_tokens, output_tokens, concurrency, replicas, percentile,
                      precision, gpus, kv_precision, engine, band, calibration])
@@ -642,8 +683,8 @@ def LLM_USERS_FOR_BUDGET(model, gpu, budget_per_month, rent_per_gpu_hour, reques
                     [MODEL, GPU, Arg("budget_per_month", "number", REQUIRED, V.MONEY),
                      Arg("rent_per_gpu_hour", "number", REQUIRED, V.MONEY_POSITIVE),
                      Arg("requests_per_user_per_hour", "number", REQUIRED, V.MONEY_POSITIVE), PROMPT, KV_OUT,
-                     Arg("ttft_s", "number", REQUIRED, api.SECONDS),
-                     Arg("tokens_per_s_per_user", "number", REQUIRED, api.TOKPS), PREC, KVP, ENGINE, BAND, CALIB],
+                     Arg("ttft_s", "number", REQUIRED, V.SECONDS),
+                     Arg("tokens_per_s_per_user", "number", REQUIRED, V.TOKPS), PREC, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, budget_per_month, rent_per_gpu_hour, requests_per_user_per_hour, prompt_tokens,
                      output_tokens, ttft_s, tokens_per_s_per_user, precision, kv_precision, engine, band, calibration])
 
@@ -653,7 +694,7 @@ def LLM_CALIBRATE_DECODE(model, gpu, measured_tokps, precision=None, context=Non
                          kv_precision=None, engine=None):
     """Calibration factor (ratio): your measured decode tokens/s / ours for the same setup. Pass it as the
     calibration argument of the speed, serving and cost functions."""
-    return evaluate(api.calibrate_decode, [MODEL, GPU, Arg("measured_tokps", "number", REQUIRED, api.TOKPS), PREC,
+    return evaluate(api.calibrate_decode, [MODEL, GPU, Arg("measured_tokps", "number", REQUIRED, V.TOKPS), PREC,
                                            CTX, BATCH, GPUS, KVP, ENGINE],
                     [model, gpu, measured_tokps, precision, context, batch, gpus, kv_precision, engine])
 
@@ -851,7 +892,7 @@ def _plan_arg_list():
             Arg("growth_per_month", "number", REQUIRED, api.GROWTH),
             Arg("peak_to_average", "number", REQUIRED, api.PEAK),
             Arg("horizon_months", "number", REQUIRED, api.HORIZON),
-            Arg("replica_tokps", "number", REQUIRED, api.TOKPS),
+            Arg("replica_tokps", "number", REQUIRED, V.TOKPS),
             Arg("gpus_per_replica", "number", REQUIRED, V.GPUS),
             Arg("reserve_replicas", "number", REQUIRED, api.REPLICAS),
             Arg("capex_per_gpu", "number", REQUIRED, V.MONEY),

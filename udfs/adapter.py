@@ -11,12 +11,18 @@ also accepts scalars, flat lists (read as a column) and numpy arrays.
 
 Three paths, one answer (the tests hold them to exact equality):
 
-* **A single cell** (every argument a scalar or a 1x1 range) is answered from a memo (least-recently-used)
-  when the same arguments were seen before, else parsed as scalars: catalog names resolve once per distinct
+* **A single cell** (every argument a scalar or a 1x1 range) is answered from a memo (the last 4,096 distinct
+  calls) when the same arguments were seen before, else parsed as scalars: catalog names resolve once per distinct
   name for the life of the process, numbers are checked against their rule in plain Python, and the
   function's plan (``udfs.core.plan``, per-combination constants) or its core function is called on them.
   Anything unusual (an error cell, a blank required argument, a range for a model) goes to the array path,
-  which writes the message.
+  which writes the message. The memo key is the cell values themselves (``[[v]]`` unwrapped when every
+  argument is a 1x1 list of text, a float or a blank), so a repeated cell costs one dict look-up. The hot
+  questions (VRAM, decode, GPUs needed) are ``Site`` objects: once a cell's names are resolved and its
+  combination's constants kept (``udfs.core.rows.CACHE``), a new context or batch goes straight to the
+  plan's one-cell row formula (``_fast``); the first time, the names and constants are read from
+  ``data/plan_parts.csv`` (``udfs.core.quick``), so neither numpy nor the catalog parser is needed for a
+  cell of catalog names (numpy, the catalogs and the core load when something else first needs them).
 * **Ranges** are parsed at their own shape: a column of one-item rows is flattened without building object
   arrays, numbers are converted in one pass, names are coded through a dict (one resolution per distinct
   name). The arguments are lined up like Excel's array arithmetic (a single cell, row or column repeats;
@@ -35,15 +41,18 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
-from importlib import resources
-from dataclasses import dataclass
-from typing import Any, Callable
 
-import numpy as np
-
-from .core import architecture, catalog, plan
+from ._lazy import lazy
+from .core import quick, rows
 from .core.errors import ScalesheetError
 from .core.validate import Rule, check
+
+# Imported when first needed (a range, a custom model, a name the plan-parts file does not know ...): a cell
+# of catalog names is answered without numpy (udfs.core.quick, udfs.core.rows), so `import udfs` stays cheap.
+np = lazy("numpy", globals(), "np")
+architecture = lazy("udfs.core.architecture", globals(), "architecture")
+catalog = lazy("udfs.core.catalog", globals(), "catalog")
+plan = lazy("udfs.core.plan", globals(), "plan")
 
 EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
                 "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#DATA!",
@@ -58,12 +67,10 @@ XL_ERRORS = {2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 20
              2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!", 2047: "#BLOCKED!",
              2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!"}
 _COM_LO, _COM_HI = COM_ERROR_BASE, COM_ERROR_BASE + 0xFFFF
-resources.files("udfs.core.data")  # the catalog reader's machinery loads with the module, not on the first call
 MAX_CELL_TEXT = 32767  # Excel's limit on the characters of one cell (Excel specifications and limits)
 MAX_ERROR_TEXT = 1024  # an error text longer than this is cut (it quotes the input, which may be huge)
 REQUIRED = object()  # marks an argument without a default
 MAX_SPLITS = 4096  # extra core calls spent pinning a core error to its cells; past it a chunk shares the error
-_NUMBER_TYPES = frozenset({int, float, np.float64, np.float32, np.int64, np.int32})
 LITE_ZERO_HINT = ("; if the cell is blank, note that xlwings Lite may pass a blank cell as 0: leave the "
                   "argument out of the formula to use its default")
 
@@ -77,7 +84,6 @@ def com_error_text(value) -> str | None:
 
 
 # --------------------------------------------------------------------------------- argument kinds
-@dataclass(frozen=True, eq=False)
 class Arg:
     """How one Excel argument is read.
 
@@ -87,15 +93,12 @@ class Arg:
 
     Args are interned: the same fields give the same object, even when a function builds its Arg inline on
     every call. The memo keys calls by the Arg objects (identity: the fastest hash), so that is what lets
-    such a function's repeated cells be remembered too.
+    such a function's repeated cells be remembered too. Immutable (written out rather than a dataclass, whose
+    module imports ``inspect``: a fifth of ``import udfs``).
     """
 
-    name: str
-    kind: str
-    default: Any = REQUIRED
-    rule: Rule | None = None
-    parse: Callable | None = None
-    check: Callable | None = None
+    __slots__ = ("name", "kind", "default", "rule", "parse", "check", "__weakref__")
+    _FIELDS = ("name", "kind", "default", "rule", "parse", "check")
 
     def __new__(cls, *args, **kwargs):
         items = tuple(sorted(kwargs.items()))
@@ -108,6 +111,16 @@ class Arg:
         except TypeError:  # an unhashable default: not interned
             return super().__new__(cls)
 
+    def __init__(self, name: str, kind: str, default=REQUIRED, rule: Rule | None = None, parse=None, check=None):
+        for field, value in zip(self._FIELDS, (name, kind, default, rule, parse, check)):
+            object.__setattr__(self, field, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __repr__(self):
+        return "Arg(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS) + ")"
+
 
 _INTERNED: dict = {}
 
@@ -117,8 +130,23 @@ def default_of(arg: Arg):
     return arg.default() if callable(arg.default) else arg.default
 
 
-LOOKUPS = {"model": catalog.models, "gpu": catalog.gpus, "precision": catalog.precisions,
-           "kv_precision": catalog.kv_precisions}
+def _models(names, argument="model"):
+    return catalog.models(names, argument)
+
+
+def _gpus(names, argument="gpu"):
+    return catalog.gpus(names, argument)
+
+
+def _precisions(values, argument="precision"):
+    return catalog.precisions(values, argument)
+
+
+def _kv_precisions(values, argument="kv_precision"):
+    return catalog.kv_precisions(values, argument)
+
+
+LOOKUPS = {"model": _models, "gpu": _gpus, "precision": _precisions, "kv_precision": _kv_precisions}
 RANGE_MARKERS = {"model": {"n_layers", "d_model"}, "gpu": {"memory_gib", "bandwidth_gb_s"}}
 
 
@@ -282,12 +310,13 @@ def _number_grid(cells: Cells, arg: Arg):
         if plain:
             numeric = None
             try:
-                vals = np.array(cells.flat, dtype=np.float64).reshape(shape)
+                vals = np.fromiter(cells.flat, np.float64, len(cells.flat)).reshape(shape)
             except OverflowError:  # a Python int beyond float range
                 plain = False
         if not plain:
             grid = cells.objects()
-            numeric = np.fromiter((t in _NUMBER_TYPES and com_error_text(v) is None
+            number_types = {int, float, np.float64, np.float32, np.int64, np.int32}
+            numeric = np.fromiter((t in number_types and com_error_text(v) is None
                                    for t, v in zip(map(type, cells.flat), cells.flat)), bool, cells.size)
             numeric = numeric.reshape(shape)
             vals = np.zeros(shape)
@@ -418,7 +447,7 @@ def cell_text(text: str) -> str:
 
 # ------------------------------------------------------------------------------------- evaluation
 SCALAR_MEMO_SIZE = 4096
-_scalar_memo: OrderedDict = OrderedDict()
+_scalar_memo: OrderedDict = OrderedDict()  # first in, first out: a hit costs one look-up
 _MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
 _RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
 _RECORDS_MAX = 65536
@@ -452,7 +481,10 @@ def clear_caches() -> None:
     """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
     _scalar_memo.clear()
     _RECORDS.clear()
-    plan.clear_caches()
+    for names in _NAMES.values():
+        names.clear()
+    for kept in rows.CACHE.values():  # the plans' constants (udfs.core.plan keeps them here too)
+        kept.clear()
 
 
 def _unwrap(v):
@@ -481,18 +513,105 @@ def _unwrap(v):
     return v
 
 
+class Site:
+    """One Excel function's fixed part of an ``evaluate`` call: the core function, its Args, scale and kind.
+
+    A function answering the same question on every call builds its Site once (a module constant) and calls
+    ``site(values)``: the memo key is then the Site (hashed by identity) and the cell values, about half the
+    work of hashing the core function and every Arg on each call, and the fast path's reading of the
+    arguments (``_spec``) is kept on the Site. Same answers as ``evaluate(core, args, values, ...)``.
+    """
+
+    __slots__ = ("_core", "args", "scale", "kind", "plan", "spec")
+
+    def __init__(self, core, args: list[Arg], *, scale: float = 1.0, kind: str = "number", plan: str | None = None):
+        """``core``: the function, or the name of a udfs.core.api function (imported when first needed);
+        ``plan``: the name of the plan answering it (udfs.core.rows.PLANS), so that a cell of catalog names
+        is answered without importing the core."""
+        self._core, self.args, self.scale, self.kind, self.plan = core, list(args), scale, kind, plan
+        self.spec = None
+
+    @property
+    def core(self):
+        core = self._core
+        if isinstance(core, str):
+            from .core import api
+            core = self._core = getattr(api, core)
+        return core
+
+    def __repr__(self):
+        return f"Site({self._core if isinstance(self._core, str) else self._core.__name__})"
+
+    def __call__(self, values: list):
+        vals = []
+        append = vals.append
+        try:  # as in evaluate
+            for v in values:
+                if v is not None:
+                    if type(v) is not list:
+                        raise ValueError
+                    [v] = v
+                    if type(v) is not list:
+                        raise ValueError
+                    [v] = v
+                    t = type(v)
+                    if t is not str and t is not float and v is not None:
+                        raise ValueError
+                append(v)
+        except ValueError:
+            return _evaluate_cells(self.core, self.args, values, self.scale, self.kind)
+        key = (self, *vals)
+        hit = _scalar_memo.get(key)
+        if hit is not None:
+            return hit
+        if self.spec is None:
+            self.spec = (_spec_for(self.plan, self.args) if self.plan and self.kind == "number"
+                         else _spec(self.core, self.args, self.kind))
+        if self.spec:
+            out = _fast(self.spec, vals, self.scale)
+            if out is not None:
+                return _store(key, out)
+        return _remember(key, self.core, self.args, vals, self.scale, self.kind)
+
+
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
     """Call ``core(**resolved)`` over the broadcast of ``values``; see the module docstring.
 
     ``kind``: number (scaled by ``scale``), bool, or any (numbers or text from the core).
     Returns a scalar for a 1x1 result, else a list of rows.
 
-    A call whose arguments are all single cells is remembered (least-recently-used, SCALAR_MEMO_SIZE
-    entries), keyed by the core function, the Arg objects and the cell values (with their types where a
+    A call whose arguments are all single cells is remembered (the last SCALAR_MEMO_SIZE distinct calls,
+    first in first out), keyed by the core function, the Arg objects and the cell values (with their types where a
     TRUE or an int could equal a float): Excel
     recalculates cells with unchanged arguments again and again, and the answer depends on nothing but the
     arguments and the catalogs, which do not change while Python runs.
     """
+    vals = []
+    append = vals.append
+    try:  # every argument one cell as xlwings passes it ([[v]]) or omitted: the key is the values
+        for v in values:
+            if v is not None:
+                if type(v) is not list:
+                    raise ValueError
+                [v] = v
+                if type(v) is not list:
+                    raise ValueError
+                [v] = v
+                t = type(v)
+                if t is not str and t is not float and v is not None:
+                    raise ValueError
+            append(v)
+    except ValueError:
+        return _evaluate_cells(core, args, values, scale, kind)
+    key = (core, scale, kind, *args, *vals)
+    hit = _scalar_memo.get(key)
+    if hit is not None:
+        return hit
+    return _remember(key, core, args, vals, scale, kind)
+
+
+def _evaluate_cells(core, args, values, scale, kind):
+    """``evaluate`` for any other shapes and types (a range, a TRUE, an int, a numpy value ...)."""
     vals = [v[0][0] if type(v) is list and len(v) == 1 and type(v[0]) is list and len(v[0]) == 1
             else (None if v is None else _unwrap(v)) for v in values]
     types = tuple(map(type, vals))
@@ -505,19 +624,28 @@ def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.
             key += types
         hit = _scalar_memo.get(key)
         if hit is not None:
-            _scalar_memo.move_to_end(key)
             return hit
-        try:
-            result = _scalar(core, args, vals, scale, kind)
-        except Exception:  # the array path answers, and words any error the same way
-            result = _GENERIC
-        if result is _GENERIC:
-            result = _safe_evaluate(core, args, vals, scale, kind)
-        _scalar_memo[key] = result
-        if len(_scalar_memo) > SCALAR_MEMO_SIZE:
-            _scalar_memo.popitem(last=False)
-        return result
+        return _remember(key, core, args, vals, scale, kind)
     return _safe_evaluate(core, args, vals, scale, kind)
+
+
+def _remember(key, core, args, vals, scale, kind):
+    """Answer one cell (the scalar path, else the array path) and remember the answer under ``key``."""
+    try:
+        result = _scalar(core, args, vals, scale, kind)
+    except Exception:  # the array path answers, and words any error the same way
+        result = _GENERIC
+    if result is _GENERIC:
+        result = _safe_evaluate(core, args, vals, scale, kind)
+    return _store(key, result)
+
+
+def _store(key, result):
+    memo = _scalar_memo
+    if len(memo) >= SCALAR_MEMO_SIZE:
+        memo.popitem(last=False)  # the oldest entry (a plain dict's first key is found by scanning)
+    memo[key] = result
+    return result
 
 
 def _safe_evaluate(core, args, values, scale, kind):
@@ -580,8 +708,110 @@ def _one_model(name, argument):
         row, argument=f"models.csv row {row.get('name')}")]).take(0)
 
 
+_SPECS: dict = {}  # (core, kind, *args) -> how the fast path reads such a call, or False
+_NAMES: dict = {}  # Arg -> {cell value: catalog key} for the names the scalar path has resolved
+
+
+def _spec(core, args, kind):
+    """How the fast path reads a call of ``core`` (see ``_spec_for``), or False when it cannot."""
+    plan = _plan_for(core, args)
+    if plan is None or kind != "number":
+        return False
+    return _spec_for(plan.name, args)
+
+
+def _spec_for(name, args):
+    """(plan name, kept constants, one cell's row, [(slot, names, Arg)], [(slot, minimum, inclusive, maximum,
+    integer, default)]) when every argument feeds the plan ``name`` (udfs.core.rows.PLANS) directly: catalog
+    names without extra checks, numbers with a plain default; else False."""
+    records, numbers, scalar_row = rows.PLANS[name]
+    names = [a.name for a in args]
+    if len(set(names)) != len(names) or set(names) != {*records, *numbers}:
+        return False
+    slot = {a.name: (i, a) for i, a in enumerate(args)}
+    recs, nums = [], []
+    for n in records:
+        i, a = slot[n]
+        if a.kind not in LOOKUPS or a.check is not None:
+            return False
+        recs.append((i, _NAMES.setdefault(a, {}), a))
+    for n in numbers:
+        i, a = slot[n]
+        if a.kind != "number" or a.rule is None:
+            return False
+        d = a.default
+        default = None if d is REQUIRED or callable(d) or type(d) not in (int, float) else float(d)
+        r = a.rule
+        nums.append((i, r.minimum, r.min_inclusive, r.maximum, r.integer, default))
+    return name, rows.CACHE[name], scalar_row, recs, nums
+
+
+def _quick_name(v, arg):
+    """A name cell's catalog key from data/plan_parts.csv (udfs.core.quick), remembered; None: the core
+    decides (and writes any message)."""
+    w = v
+    if w is None or (type(w) is str and not w.strip()):
+        if arg.default is REQUIRED or callable(arg.default):
+            return None
+        w = arg.default
+    k = quick.position(arg.kind, w)
+    if k is not None:
+        names = _NAMES[arg]
+        if len(names) < _RECORDS_MAX:
+            names[v] = k
+    return k
+
+
+def _fast(spec, vals, scale):
+    """One cell of catalog names whose combination's constants are kept (or can be read from
+    data/plan_parts.csv): straight to the plan's one-cell row formula, with the same constants the core's
+    plan keeps, so the same bits. None: not this way (``_scalar`` or the array path answers)."""
+    name, cache, scalar_row, recs, nums = spec
+    key = []
+    for i, names, arg in recs:
+        v = vals[i]
+        k = names.get(v)
+        if k is None:
+            k = _quick_name(v, arg)
+            if k is None:
+                return None
+        key.append(k)
+    key = tuple(key)
+    c = cache.get(key)
+    if c is None:
+        c = quick.constants(name, key)
+        if c is None:
+            return None
+        cache[key] = c
+    xs = []
+    for i, lo, inclusive, hi, integer, default in nums:
+        x = vals[i]
+        if type(x) is not float:
+            if default is None or not (x is None or (type(x) is str and not x.strip())):
+                return None
+            x = default
+        elif x - x != 0.0 or (lo is not None and (x < lo if inclusive else x <= lo)) \
+                or (hi is not None and x > hi) or (integer and x != math.floor(x)):
+            return None
+        xs.append(x)
+    out = float(scalar_row(c, *xs)) * scale
+    if not math.isfinite(out):
+        return "#result: not a finite number; check the magnitudes of the inputs"
+    return out
+
+
 def _scalar(core, args, vals, scale, kind):
     """One cell without grids: parsed in plain Python, then the plan or the core. _GENERIC when unusual."""
+    sig = (core, kind, *args)
+    spec = _SPECS.get(sig)
+    if spec is None:
+        spec = _SPECS[sig] = _spec(core, args, kind)
+        if len(_SPECS) > 4096:
+            _SPECS.clear()
+    if spec:
+        out = _fast(spec, vals, scale)
+        if out is not None:
+            return out
     kw, keys = {}, {}
     records = _RECORDS
     for arg, v in zip(args, vals):
@@ -605,6 +835,10 @@ def _scalar(core, args, vals, scale, kind):
                 return _GENERIC
             if arg.check is not None:
                 arg.check(hit[0])  # raises: the array path writes the message
+            elif v is None or type(v) is str:
+                names = _NAMES.get(arg)
+                if names is not None and len(names) < _RECORDS_MAX:
+                    names[v] = hit[1]
             kw[arg.name], keys[arg.name] = hit
         else:
             if type(v) is str and v.startswith("#"):

@@ -15,9 +15,9 @@ from . import validate as V
 from .catalog import assumption
 from .errors import ScalesheetError
 
-DEFAULT_PRECISION = "bf16"
-DEFAULT_KV_PRECISION = "fp16"
-DEFAULT_CONTEXT = 4096  # tokens; documented in docs/methodology.md (a typical prompt + answer)
+DEFAULT_PRECISION = V.DEFAULT_PRECISION  # "bf16"
+DEFAULT_KV_PRECISION = V.DEFAULT_KV_PRECISION  # "fp16"
+DEFAULT_CONTEXT = V.DEFAULT_CONTEXT  # 4096 tokens; documented in docs/methodology.md (a typical prompt + answer)
 
 
 def _ctx(context):
@@ -374,7 +374,7 @@ def cheapest_mix(tokens_per_day, growth_per_month, peak_to_average, horizon_mont
 
 # ------------------------------------------------------------------ engines, bands, calibration (issue 13)
 BANDS = ("low", "base", "high")
-CALIBRATION = V.Rule("factor (measured / predicted speed)", minimum=0.01, maximum=100)
+CALIBRATION = V.CALIBRATION  # factor (measured / predicted speed), 0.01-100
 
 
 def engine_choice(value):
@@ -422,11 +422,11 @@ def _speed_factor(calibration, band, kind: str):
 
 
 # --------------------------------------------------------------------------- serving at concurrency
-REQUESTS_PER_S = V.Rule("requests per second", minimum=0, maximum=1e9)
-SECONDS = V.Rule("seconds", minimum=0, min_inclusive=False, maximum=1e6)
-TOKPS = V.Rule("tokens/s", minimum=0, min_inclusive=False, maximum=1e9)
-PERCENTILE = V.Rule("fraction 0.5-0.999", minimum=0.5, maximum=0.999)
-RESERVED_GIB = V.Rule("GiB", minimum=0, maximum=1e6)
+REQUESTS_PER_S = V.REQUESTS_PER_S  # requests per second, 0-1e9
+SECONDS = V.SECONDS  # seconds, > 0 and <= 1e6
+TOKPS = V.TOKPS  # tokens/s, > 0 and <= 1e9
+PERCENTILE = V.PERCENTILE  # fraction 0.5-0.999
+RESERVED_GIB = V.RESERVED_GIB  # GiB, 0-1e6
 DIRECTIONS = ("input", "output")
 
 

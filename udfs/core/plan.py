@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import api, flops, memory, params, sizing, speed
+from . import api, flops, memory, params, rows, sizing, speed
 from .catalog import assumption
 from .units import BITS_PER_BYTE, GB
 
@@ -93,13 +93,17 @@ class Plan:
 
     ``records``: the catalog arguments the constants depend on; ``numbers``: the numeric arguments the row
     formula takes, in order. ``row(c, *numbers, xp=...)`` gets the constants ``c`` (floats, or arrays over
-    rows) and ``xp``, the operations for floats (SCALAR) or for a column's arrays.
+    rows) and ``xp``, the operations for floats (SCALAR) or for a column's arrays; ``scalar_row(c, *numbers)``
+    is the same formula for one cell's floats.
     """
 
-    def __init__(self, name, records, numbers, constants, row):
+    def __init__(self, name, records, numbers, constants, row, scalar_row=None):
         self.name, self.records, self.numbers = name, records, numbers
         self.constants, self.row = constants, row
-        self._cache: dict = {}
+        # One cell's form of ``row`` (floats only, no ``xp``): the same expressions in the same order, written
+        # out for speed; tests/test_plan.py holds it to the last bit against the column form.
+        self.scalar_row = scalar_row or (lambda c, *numbers: row(c, *numbers, xp=SCALAR))
+        self._cache: dict = rows.CACHE.setdefault(name, {})  # shared with udfs.core.quick and the adapter
 
     def __repr__(self):
         return f"Plan({self.name})"
@@ -109,16 +113,12 @@ class Plan:
         key = tuple(map(keys.get, self.records))
         c = self._cache.get(key)
         if c is None:
-            arrays = self.constants(**{n: kw[n] for n in self.records})
-            c = {k: float(v) for k, v in arrays.items()}
-            for prefix in ("kv_", "flops_"):
-                c["spans_" + prefix] = tuple((c[prefix + span], c["limit_" + span]) for span in SPANS
-                                             if prefix + span in c and c[prefix + span] != 0)
+            c = rows.scalar_constants(self.constants(**{n: kw[n] for n in self.records}))
             if None not in key:
                 if len(self._cache) > 100_000:
                     self._cache.clear()
                 self._cache[key] = c
-        return self.row(c, *[kw[n] for n in self.numbers], xp=SCALAR)
+        return self.scalar_row(c, *[kw[n] for n in self.numbers])
 
     def column(self, columns: dict, fixed: dict):
         """Cells of a range: ``columns`` maps names to (per-cell codes, table of distinct records) for catalog
@@ -244,14 +244,11 @@ def _distinct(values):
     return u, inv.reshape(-1)
 
 
-def _untouched(moe: float, share: float, batch: float) -> float:
-    """Fraction of the routed experts' bytes no token of a batch reads (speed.decode_weight_bytes_touched)."""
-    touched = 1 - (1 - share) ** batch if moe > 0 else 1.0
-    return 1 - touched
+_untouched = rows.untouched  # fraction of the routed experts' bytes no token of a batch reads
 
 
 # ------------------------------------------------------------------------------------------ memory
-SPANS = ("full", "window", "chunk")  # memory.kv_elements_per_token / span_limits, in the core's order
+SPANS = rows.SPANS  # memory.kv_elements_per_token / span_limits, in the core's order
 
 
 def _memory_constants(model, precision, kv_precision):
@@ -339,6 +336,7 @@ def _decode_constants(model, gpu, precision, kv_precision):
         "routed_bytes": params.routed_expert_params(a) * p.expert_bits / 8,
         "moe": np.where(a.n_experts > 0, 1.0, 0.0),
         "expert_share": a.experts_per_token / np.maximum(a.n_experts, 1),
+        "msg_bytes": speed.ACTIVATION_BYTES,
     })
     return out
 
@@ -362,11 +360,11 @@ def _decode_row(c, context, batch, gpus, *, xp):
 
 
 VRAM = Plan("infer_vram_bytes", ("model", "precision", "kv_precision"), ("context", "batch"),
-            _memory_constants, _vram_row)
+            _memory_constants, _vram_row, rows.vram_1)
 GPUS_NEEDED = Plan("gpus_needed", ("model", "gpu", "precision", "kv_precision"), ("context", "batch"),
-                   _gpus_constants, _gpus_row)
+                   _gpus_constants, _gpus_row, rows.gpus_1)
 DECODE = Plan("decode_tokps", ("model", "gpu", "precision", "kv_precision"), ("context", "batch", "gpus"),
-              _decode_constants, _decode_row)
+              _decode_constants, _decode_row, rows.decode_1)
 
 # The core function each plan answers for (the adapter looks plans up by the function a UDF evaluates).
 PLANS = {api.infer_vram_bytes: VRAM, api.gpus_needed: GPUS_NEEDED, api.decode_tokps: DECODE}

@@ -8,22 +8,43 @@ the message for one scalar (or None), so the adapter can mark bad cells one by o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import numpy as np
-
+from .._lazy import lazy
 from .errors import ScalesheetError
 
+np = lazy("numpy", globals(), "np")  # imported on first use: Rule and the rules below need no numpy
 
-@dataclass(frozen=True)
+
 class Rule:
-    """What a numeric argument allows: bounds, integrality and the unit named in messages."""
+    """What a numeric argument allows: bounds, integrality and the unit named in messages.
 
-    unit: str = ""
-    minimum: float | None = None
-    min_inclusive: bool = True
-    maximum: float | None = None
-    integer: bool = False
+    Immutable, compared and hashed by its fields (written out rather than a dataclass: ``dataclasses``
+    imports ``inspect``, a fifth of ``import udfs``).
+    """
+
+    __slots__ = ("unit", "minimum", "min_inclusive", "maximum", "integer")
+
+    def __init__(self, unit: str = "", minimum: float | None = None, min_inclusive: bool = True,
+                 maximum: float | None = None, integer: bool = False):
+        for name, value in zip(self.__slots__, (unit, minimum, min_inclusive, maximum, integer)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def _fields(self) -> tuple:
+        return (self.unit, self.minimum, self.min_inclusive, self.maximum, self.integer)
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self._fields())
+
+    def __repr__(self):
+        return "Rule(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")"
 
     def describe(self) -> str:
         kind = "a whole number" if self.integer else "a number"
@@ -58,6 +79,17 @@ POWER_KW = Rule("kW", minimum=0, maximum=1e6)
 ENERGY_PRICE = Rule("currency per kWh", minimum=0, maximum=1e6)
 YEARS = Rule("years", minimum=0, min_inclusive=False, maximum=100)
 PARALLEL = Rule("GPUs", minimum=1, maximum=1e5, integer=True)
+# Defaults and rules of udfs.core.api, defined here (no numpy) so that the Excel functions can name them at
+# import; api re-exports them under the same names.
+DEFAULT_PRECISION = "bf16"
+DEFAULT_KV_PRECISION = "fp16"
+DEFAULT_CONTEXT = 4096  # tokens; documented in docs/methodology.md (a typical prompt + answer)
+CALIBRATION = Rule("factor (measured / predicted speed)", minimum=0.01, maximum=100)
+REQUESTS_PER_S = Rule("requests per second", minimum=0, maximum=1e9)
+SECONDS = Rule("seconds", minimum=0, min_inclusive=False, maximum=1e6)
+RESERVED_GIB = Rule("GiB", minimum=0, maximum=1e6)
+TOKPS = Rule("tokens/s", minimum=0, min_inclusive=False, maximum=1e9)
+PERCENTILE = Rule("fraction 0.5-0.999", minimum=0.5, maximum=0.999)
 
 
 def check(value, rule: Rule) -> str | None:

@@ -1,0 +1,129 @@
+"""The single-cell fast paths of udfs.adapter (issue 14) give exactly what the general paths give.
+
+Excel passes every argument of a cell as ``[[value]]``. Such a call is answered, in order, from the memo
+(keyed by the cell values), from ``_fast`` (names already resolved and the combination's constants kept: the
+plan's one-cell row formula), from ``_scalar`` or from the array path. These tests hold the first three to
+the array path (``_safe_evaluate``: the range machinery with one cell) over random inputs, good and bad, so a
+faster path can never change an answer or an error text.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import udfs
+from udfs import adapter
+from udfs.core import catalog
+
+MODELS = catalog.model_names()
+GPUS = catalog.gpu_names()
+PRECISIONS = catalog.precision_names()
+KV = [r["name"] for r in catalog.precision_table().rows if r.get("kv_ok", "").strip().lower() in ("true", "1")]
+ODD_TEXT = ["", "  ", "#N/A", "nope", "LLAMA-3-8B", " h100-sxm ", "4.5", "bf61", "experts=mxfp4,rest=bf16"]
+
+
+def names(catalog_names):
+    return st.one_of(st.sampled_from(catalog_names), st.sampled_from(ODD_TEXT), st.none())
+
+
+numbers = st.one_of(
+    st.floats(-10, 300_000).map(float), st.integers(0, 200_000).map(float),
+    st.sampled_from([0.0, 1.0, 0.5, -1.0, 1e308, math.inf, -math.inf, math.nan, 2.0**22 + 0.5]),
+    st.none(), st.sampled_from(["", "abc", "#DIV/0!", True]), st.integers(1, 64))
+SITES = {
+    "LLM_INFER_VRAM_GIB": (udfs.LLM_INFER_VRAM_GIB, udfs._vram_site,
+                           ["model", "precision", "context", "batch", "kv_precision"]),
+    "LLM_GPUS_NEEDED": (udfs.LLM_GPUS_NEEDED, udfs._gpus_needed_site,
+                        ["model", "gpu", "precision", "context", "batch", "kv_precision"]),
+    "LLM_DECODE_TOKPS": (udfs.LLM_DECODE_TOKPS, udfs._decode_site,
+                         ["model", "gpu", "precision", "context", "batch", "gpus", "kv_precision"]),
+}
+STRATEGY = {"model": names(MODELS), "gpu": names(GPUS), "precision": names(PRECISIONS), "kv_precision": names(KV),
+            "context": numbers, "batch": numbers, "gpus": numbers}
+
+
+def general(site, vals):
+    """The array path's answer for one cell (no memo, no scalar path)."""
+    return adapter._safe_evaluate(site.core, site.args, vals, site.scale, site.kind)
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("name", list(SITES))
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_path_of_a_cell_equals_the_array_path(name, data):
+    fn, site, arg_names = SITES[name]
+    vals = [data.draw(STRATEGY[a], label=a) for a in arg_names]
+    want = general(site, vals)
+    cells = [None if v is None else [[v]] for v in vals]
+    first = fn(*cells)  # memo miss: _fast, _scalar or the array path
+    again = fn(*cells)  # memo hit
+    assert same(first, want), (vals, first, want)
+    assert same(again, want)
+    # a new context for the same names: the fast path answers once names and constants are known
+    if isinstance(want, float) and type(vals[arg_names.index("context")]) is float:
+        ctx = arg_names.index("context")
+        other = list(vals)
+        other[ctx] = float(int(vals[ctx]) // 2)
+        assert same(fn(*[None if v is None else [[v]] for v in other]), general(site, other))
+
+
+def test_the_fast_path_is_taken_once_names_and_constants_are_known(monkeypatch):
+    adapter.clear_caches()
+    cell = [[["llama-3-8b"]], [["h100-sxm"]], [["int4"]], [[8192.0]], [[4.0]]]
+    udfs.LLM_DECODE_TOKPS(*cell)  # resolves the names, keeps the combination's constants
+    calls = []
+    monkeypatch.setattr(adapter, "_remember", lambda *a: calls.append(a))
+    cell[3] = [[8193.0]]
+    got = udfs.LLM_DECODE_TOKPS(*cell)
+    assert calls == [] and isinstance(got, float)
+    assert got == general(udfs._decode_site, ["llama-3-8b", "h100-sxm", "int4", 8193.0, 4.0, None, None])
+
+
+def test_a_repeated_cell_is_one_memo_look_up(monkeypatch):
+    cell = [[["mixtral-8x7b"]], [["fp8"]], [[32768.0]], [[8.0]]]
+    first = udfs.LLM_INFER_VRAM_GIB(*cell)
+    monkeypatch.setattr(adapter, "_fast", lambda *a: pytest.fail("the memo should answer"))
+    monkeypatch.setattr(adapter, "_remember", lambda *a: pytest.fail("the memo should answer"))
+    assert udfs.LLM_INFER_VRAM_GIB(*cell) is first
+
+
+def test_bad_cells_keep_their_argument_texts():
+    cases = [
+        (udfs.LLM_INFER_VRAM_GIB, [[["nope"]], [["bf16"]], [[4096.0]], [[1.0]]], "#model: 'nope' is not a known model"),
+        (udfs.LLM_INFER_VRAM_GIB, [[["llama-3-8b"]], [["bf16"]], [[-1.0]], [[1.0]]], "#context:"),
+        (udfs.LLM_DECODE_TOKPS, [[["llama-3-8b"]], [["h100-sxm"]], [["bf16"]], [[4096.0]], [[1.5]]], "#batch:"),
+        (udfs.LLM_GPUS_NEEDED, [[["llama-3-8b"]], [["#N/A"]], [["bf16"]], [[4096.0]], [[1.0]]], "#gpu:"),
+        (udfs.LLM_DECODE_TOKPS, [[["llama-3-8b"]], [["h100-sxm"]], [["bf16"]], [["abc"]], [[1.0]]], "#context:"),
+    ]
+    for fn, cell, prefix in cases:
+        for _ in range(2):  # computed, then remembered
+            got = fn(*cell)
+            assert isinstance(got, str) and got.startswith(prefix), (fn.__name__, cell, got)
+
+
+def test_the_memo_stays_bounded_and_forgets_the_oldest_first():
+    adapter.clear_caches()
+    n = adapter.SCALAR_MEMO_SIZE + 10
+    for i in range(n):
+        udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [[float(1000 + i)]], [[1.0]])
+    assert len(adapter._scalar_memo) == adapter.SCALAR_MEMO_SIZE
+    keys = list(adapter._scalar_memo)
+    assert keys[0][3] == float(1000 + 10) and keys[-1][3] == float(1000 + n - 1)
+
+
+def test_answers_do_not_depend_on_what_was_asked_before():
+    cell = [[["qwen2.5-72b"]], [["a100-sxm-80gb"]], [["q4_k_m"]], [[131072.0]], [[32.0]]]
+    warm = [udfs.LLM_GPUS_NEEDED(*cell), udfs.LLM_DECODE_TOKPS(*cell)]
+    adapter.clear_caches()
+    cold = [udfs.LLM_GPUS_NEEDED(*cell), udfs.LLM_DECODE_TOKPS(*cell)]
+    assert warm == cold
