@@ -563,15 +563,55 @@ _KEY = re.compile(r"^'\[(?i:book\.xlsx)\]SX(?P<i>\d+)'!(?P<a>[A-Z]+[0-9]+)(?::(?
 _NAME_KEY = re.compile(r"^(?:'\[(?i:book\.xlsx)\]'!)?(_SSN_\d+)$")
 
 
-def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
+def evaluate(pkg: Package, seconds: float | None = None, *, fast: bool = True) -> Evaluation:
     """Evaluate every formula of the package (see the module's docstring); stop with a ScalesheetError after
-    ``seconds`` of CPU time (None: no limit)."""
+    ``seconds`` of CPU time (None: no limit). ``fastcalc`` evaluates the workbook when it supports every formula
+    in it (``fast``; the template and ordinary workbooks); anything else goes to the ``formulas`` package."""
+    ev, book = prepare(pkg)
+    deadline = _deadline(seconds)
+    done = False
+    solution = model = None
+    try:
+        with warnings.catch_warnings(), _quiet(), deadline:
+            warnings.simplefilter("ignore")
+            if fast:
+                done = _fast(pkg, ev, book, deadline)
+            if not done and not deadline.fired:
+                solution, model = _evaluate_formulas(ev, book)
+                ev.circular = _circular_cells(model)
+    except _Timeout:
+        deadline.fired = True
+    except RecursionError:
+        raise ScalesheetError("input", "the workbook's formulas nest too deeply to evaluate")
+    if deadline.fired:   # raised inside the engine, which may have caught it and gone on: never use a partial result
+        raise ScalesheetError("input", f"evaluating the workbook took more than {seconds:g} s of CPU time (the limit); it "
+                                       "is too large or too slow for share/recalc")
+    if done:
+        for key in ev.formula_cells:
+            if key not in ev.values:
+                ev.uncomputed.add(key)
+        return ev
+    return _collect(pkg, ev, solution)
+
+
+def _fast(pkg, ev, book, deadline) -> bool:
+    """fastcalc's values in ``ev``; False (``ev`` untouched) where it does not support the workbook."""
+    from . import fastcalc
+
+    try:
+        fastcalc.evaluate(pkg, ev, book, deadline)
+    except (fastcalc.Unsupported, RecursionError):
+        return False
+    return True
+
+
+def _evaluate_formulas(ev, book):
+    """The ``formulas`` package's solution for the prepared book, and its model."""
     import formulas
     import formulas.excel as fx
     import schedula as sh
 
     register_udfs()
-    ev, book = prepare(pkg)
 
     class Model(formulas.ExcelModel):
         def add_book(self, book=None, context=None, data_only=False):
@@ -580,25 +620,15 @@ def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
                 raise LookupError("only the input workbook is read")  # formulas turns this into #REF!
             return super().add_book(book, context, data_only)
 
-    deadline = _deadline(seconds)
-    try:
-        with warnings.catch_warnings(), _quiet(), deadline:
-            warnings.simplefilter("ignore")
-            model = Model()
-            sh.get_nested_dicts(model.books, BOOK_KEY)[fx.BOOK] = book
-            _, ctx = model.add_book("book.xlsx")
-            model.pushes(*book.worksheets, context=ctx)
-            model.finish()
-            solution = model.calculate()
-            ev.circular = _circular_cells(model)
-    except _Timeout:
-        deadline.fired = True
-    except RecursionError:
-        raise ScalesheetError("input", "the workbook's formulas nest too deeply to evaluate")
-    if deadline.fired:   # raised inside the engine, which may have caught it and gone on: never use a partial result
-        raise ScalesheetError("input", f"evaluating the workbook took more than {seconds:g} s of CPU time (the limit); it "
-                                       "is too large or too slow for share/recalc")
+    model = Model()
+    sh.get_nested_dicts(model.books, BOOK_KEY)[fx.BOOK] = book
+    _, ctx = model.add_book("book.xlsx")
+    model.pushes(*book.worksheets, context=ctx)
+    model.finish()
+    return model.calculate(), model
 
+
+def _collect(pkg, ev, solution) -> Evaluation:
     arrays = {}
     for key, value in solution.items():
         if not isinstance(key, str):
