@@ -113,8 +113,9 @@ def references(text: str):
             if i >= n or toks[i][0] != "ident":
                 raise Unsupported("a sheet name without a reference")
             kind, tok = toks[i]
-        if kind == "op" and tok in "[]":
-            raise Unsupported("structured or external reference")
+        if kind == "op" and tok in ("[", "]", ":", "!"):
+            raise Unsupported("a reference this reader does not resolve (another workbook, a table, a column or "
+                              "row range, a range operator)")
         if kind == "ident":
             nxt = toks[i + 1] if i + 1 < n else ("", "")
             if nxt == ("op", "(") and sheet is None:
