@@ -84,6 +84,9 @@ _TOKEN = re.compile(r"""
 """, re.X | re.S)
 
 
+_NEXT = re.compile(r"\s*(.?)", re.S)     # the next character that is not white space
+
+
 @dataclass
 class Translation:
     text: str
@@ -136,7 +139,7 @@ class Translator:
         qualified: int | None = None       # the sheet a preceding "Sheet!" named
         for j, m in enumerate(toks):
             kind, tok = m.lastgroup, m.group(0)
-            nxt = text[m.end():].lstrip()[:1]
+            nxt = _NEXT.match(text, m.end()).group(1) if kind == "ident" else ""
             if kind in ("qsheet", "ident") and (kind == "qsheet" or nxt == "!"):
                 raw = tok[1:-2].replace("''", "'") if kind == "qsheet" else tok
                 alias, external = self.sheet_ref(raw)

@@ -137,9 +137,44 @@ def references(text: str):
 # Nodes: ("num", x) ("str", s) ("bool", b) ("err", code) ("ref", sheet, r1, c1, r2, c2) ("name", NAME)
 #        ("neg", a) ("pct", a) ("bin", op, a, b) ("call", NAME, [args])
 
+_ANCHOR = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)([0-9]{1,7})$")
+
+
+def _cell_token(tok: str, origin):
+    """A cell reference as (row anchored, row, column anchored, column), relative to ``origin`` (row, col)
+    where not anchored with '$'; None when ``tok`` is not a cell reference."""
+    m = _ANCHOR.match(tok)
+    if not m:
+        return None
+    r, c = int(m.group(4)), col_number(m.group(2))
+    if not (1 <= r <= MAX_ROW and 1 <= c <= MAX_COL):
+        return None
+    ra, ca = bool(m.group(3)), bool(m.group(1))
+    if origin is None:
+        if not (ra and ca):
+            raise Unsupported("a relative reference in a defined name")
+        return (True, r, True, c)
+    return (ra, r if ra else r - origin[0], ca, c if ca else c - origin[1])
+
+
+def normalised(text: str, origin):
+    """The formula's tokens (white space dropped) with cell references relative to ``origin``: formulas that
+    differ only by where they are copied to have the same tokens (and share one syntax tree)."""
+    toks = [t for t in tokens(text) if t[0] != "ws"]
+    out = []
+    for j, (kind, tok) in enumerate(toks):
+        if kind == "ident" and not (j + 1 < len(toks) and toks[j + 1] == ("op", "(")):
+            cell = _cell_token(tok, origin)
+            if cell is not None:
+                out.append(("cell", cell))
+                continue
+        out.append((kind, tok))
+    return tuple(out)
+
+
 class _Parser:
-    def __init__(self, text: str, sheet_index):
-        self.toks = [t for t in tokens(text) if t[0] != "ws"]
+    def __init__(self, toks, sheet_index):
+        self.toks = toks
         self.i = 0
         self.sheet_index = sheet_index       # sheet name -> index, or None (unsupported)
 
@@ -225,11 +260,11 @@ class _Parser:
                 raise Unsupported("sheet reference")
             sheet = self.sheet_index(tok)
             kind, tok = self.take()
-            if kind != "ident":
+            if kind not in ("ident", "cell"):
                 raise Unsupported("sheet name without a cell")
-        if kind != "ident":
+        if kind not in ("ident", "cell"):
             raise Unsupported(f"unexpected {tok!r}")
-        if sheet is None and self.peek() == ("op", "("):
+        if kind == "ident" and sheet is None and self.peek() == ("op", "("):
             self.take()
             name = tok.upper()
             args = []
@@ -245,20 +280,17 @@ class _Parser:
                     return ("call", name, args)
                 if t != ("op", ","):
                     raise Unsupported(f"unexpected {t[1]!r} in an argument list")
-        rc = cell_ref(tok)
-        if rc is not None:
-            r1, c1 = rc
-            r2, c2 = rc
+        if kind == "cell":
+            a = b = tok
             if self.peek() == ("op", ":"):
                 self.take()
                 k2, t2 = self.take()
-                rc2 = cell_ref(t2) if k2 == "ident" else None
-                if rc2 is None:
+                if k2 != "cell":
                     raise Unsupported("a range that is not A1:B2")
-                r2, c2 = rc2
-            r1, r2 = min(r1, r2), max(r1, r2)
-            c1, c2 = min(c1, c2), max(c1, c2)
-            return ("ref", sheet, r1, c1, r2, c2)
+                b = t2
+            return ("ref", sheet, a, b)
+        if kind != "ident":
+            raise Unsupported(f"unexpected {tok!r}")
         if sheet is not None:
             raise Unsupported("a sheet-qualified name")
         up = tok.upper()
@@ -269,9 +301,11 @@ class _Parser:
         return ("name", tok)
 
 
-def parse(text: str, sheet_index=None):
-    """The syntax tree of a formula (text without '='); ``sheet_index(name)`` maps a sheet name to its index."""
-    return _Parser(text, sheet_index).parse()
+def parse(text: str, sheet_index=None, origin=None):
+    """The syntax tree of a formula (text without '=') written in the cell ``origin`` (row, col; None for a
+    defined name); ``sheet_index(name)`` maps a sheet name to its index. References are
+    ("ref", sheet, (row anchored, row, col anchored, col) x 2), relative to ``origin`` where not anchored."""
+    return _Parser(normalised(text, origin), sheet_index).parse()
 
 
 # ------------------------------------------------------------------------------------------ values
@@ -602,6 +636,8 @@ class Compiler:
         self.udf_names = udf_names
         self.refs: list = []                # static references of the formula being compiled
         self._name_stack: list = []
+        self._trees: dict = {}
+        self.origin = None
         self.volatile = False
 
     def sheet_index(self, name):
@@ -610,10 +646,14 @@ class Compiler:
             raise Unsupported(f"a reference to a sheet that is not in the workbook ({name})")
         return int(m.group(1))
 
-    def formula(self, text: str, sheet: int):
-        """(closure giving the cell's value, static references as Ref keys)."""
-        tree = parse(text, self.sheet_index)
+    def formula(self, text: str, sheet: int, origin):
+        """(closure giving the cell's value, static references as Ref keys) of the formula in cell ``origin``."""
+        toks = normalised(text, origin)
+        tree = self._trees.get(toks)
+        if tree is None:
+            tree = self._trees[toks] = _Parser(toks, self.sheet_index).parse()
         self.refs = []
+        self.origin = origin
         fn = self.compile(tree, sheet, "r")
         book = self.book
 
@@ -633,7 +673,16 @@ class Compiler:
             s = sheet if node[1] is None else node[1]
             if s is None:
                 raise Unsupported("a defined name with a reference relative to the cell using it")
-            ref = Ref(s, *node[2:])
+            (ra, r1, ca, c1), (rb, r2, cb, c2) = node[2], node[3]
+            o = self.origin
+            if not (ra and ca and rb and cb):
+                if o is None:
+                    raise Unsupported("a relative reference in a defined name")
+                r1, c1 = (r1 if ra else o[0] + r1), (c1 if ca else o[1] + c1)
+                r2, c2 = (r2 if rb else o[0] + r2), (c2 if cb else o[1] + c2)
+                if not (1 <= r1 <= MAX_ROW and 1 <= r2 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= c2 <= MAX_COL):
+                    raise Unsupported("a reference off the grid")
+            ref = Ref(s, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
             self.refs.append(ref.key)
             single = ref.r1 == ref.r2 and ref.c1 == ref.c2
             if mode == "v":
@@ -655,10 +704,12 @@ class Compiler:
             if alias in self._name_stack:
                 raise Unsupported("a name defined through itself")
             self._name_stack.append(alias)
+            origin, self.origin = self.origin, None
             try:
                 return self.compile(tree, None, mode)
             finally:
                 self._name_stack.pop()
+                self.origin = origin
         if kind == "neg":
             a = self.compile(node[1], sheet, "a" if mode == "a" else "v")
             if mode == "a":
@@ -1489,7 +1540,7 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
     compiled = {}
     refs = {}
     for pos, (key, t) in texts.items():
-        fn, rs = comp.formula(t, pos[0])
+        fn, rs = comp.formula(t, pos[0], pos[1:])
         compiled[pos] = fn
         refs[pos] = rs
     if comp.volatile:
@@ -1555,6 +1606,7 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
             name_values[tr_alias[alias]] = E_REF
             continue
         try:
+            comp.origin = None
             fn = comp.compile(tree, None, "r")
             x = fn()
         except Unsupported:
