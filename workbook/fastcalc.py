@@ -29,6 +29,8 @@ import datetime
 import math
 import re
 
+import numpy as np
+
 from .engine import ExcelError
 
 __all__ = ["Unsupported", "evaluate", "tokens", "references", "FUNCTIONS"]
@@ -658,7 +660,8 @@ class Compiler:
         book = self.book
 
         def cell():
-            return deref(book, fn())
+            v = deref(book, fn())
+            return 0.0 if v is None else v      # a formula that reads a blank shows 0 (Excel, formulas)
         return cell, self.refs
 
     def compile(self, node, sheet, mode):
@@ -1008,7 +1011,12 @@ def _aggregate(fn):
     return build
 
 
-_fn("SUM", 1, 255, "r")(_aggregate(lambda xs: _finite(math.fsum(xs)) if xs else 0.0))
+def _sum(xs):
+    """numpy's pairwise sum, as the formulas package adds (the same bits where both agree)."""
+    return _finite(float(np.sum(np.asarray(xs, dtype=np.float64)))) if xs else 0.0
+
+
+_fn("SUM", 1, 255, "r")(_aggregate(_sum))
 _fn("MAX", 1, 255, "r")(_aggregate(lambda xs: float(max(xs)) if xs else 0.0))
 _fn("MIN", 1, 255, "r")(_aggregate(lambda xs: float(min(xs)) if xs else 0.0))
 _fn("AVERAGE", 1, 255, "r")(_aggregate(lambda xs: math.fsum(xs) / len(xs) if xs else E_DIV0))
@@ -1119,7 +1127,10 @@ def _npv(book, fs):
             return xs
         if rate == -1:
             return E_DIV0
-        return _finite(sum(v / (1 + rate) ** (i + 1) for i, v in enumerate(xs)))
+        if not xs:
+            return 0.0
+        v = np.asarray(xs, dtype=np.float64)
+        return _finite(float((v / np.power(1 + rate, np.arange(1, len(xs) + 1))).sum()))
     return f
 
 
@@ -1434,18 +1445,23 @@ def _sumproduct(book, fs):
                 for v in row:
                     if type(v) is ExcelError:
                         return v
-        total = 0.0
+        products = []
         for r in range(shape[0]):
             for c in range(shape[1]):
                 p = 1.0
+                blank = False
                 for x in arrays:
                     v = x[r][c]
+                    if v is None:
+                        blank = True
+                        break
                     if type(v) is float or type(v) is int:
                         p *= v
                     else:
                         p = 0.0
-                        break
-                total += p
+                if not blank:           # formulas drops positions with a blank; Excel counts them as 0
+                    products.append(p)
+        total = float(np.sum(np.asarray(products, dtype=np.float64))) if products else 0.0
         return _finite(total)
     return f
 
@@ -1616,6 +1632,32 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
         elif type(x) is list:
             x = x[0][0]
         name_values[tr_alias[alias]] = x
+    # the constants formulas read, as the formulas path reports them (single cells, blanks as None)
+    from .xlsxpatch import col_letters
+    stored: dict = {}                   # sheet -> row -> sorted columns of the constants
+    for (s, r, c) in cells:
+        if (s, r, c) not in compiled:
+            stored.setdefault(s, {}).setdefault(r, []).append(c)
+    stored_rows = {s: sorted(rows) for s, rows in stored.items()}
+    for rows in stored.values():
+        for cs in rows.values():
+            cs.sort()
+    seen_ranges = set()
+    for rs in refs.values():
+        for k in rs:
+            s, r1, c1, r2, c2 = k
+            if r1 == r2 and c1 == c2:
+                if (s, r1, c1) not in compiled:
+                    values.setdefault((s, f"{col_letters(c1)}{r1}"), cells.get((s, r1, c1)))
+                continue
+            if k in seen_ranges or s not in stored:
+                continue
+            seen_ranges.add(k)
+            rows, sr = stored[s], stored_rows[s]
+            for r in sr[bisect.bisect_left(sr, r1):bisect.bisect_right(sr, r2)]:
+                cs = rows[r]
+                for c in cs[bisect.bisect_left(cs, c1):bisect.bisect_right(cs, c2)]:
+                    values.setdefault((s, f"{col_letters(c)}{r}"), cells[(s, r, c)])
     # all evaluated: fill the result
     ev.values.update(values)
     ev.names.update(name_values)
