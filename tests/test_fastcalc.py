@@ -87,7 +87,9 @@ def test_hostile_workbooks_evaluate_as_with_formulas(case, tmp_path):
 # random workbooks: constants in A1:C4, formulas in E1:E6 drawn from the supported grammar -------------------
 
 CONSTANTS = st.one_of(st.none(), st.integers(-5, 5).map(float), st.sampled_from([0.5, -2.25, 1e-3, 3.0]),
-                      st.sampled_from(["a", "B", "", "3", "x y", "b*"]), st.booleans())
+                      # no numeric text in cells: formulas adds "3" in a range, Excel skips text there (a unit
+                      # test below checks Excel's rule)
+                      st.sampled_from(["a", "B", "", "x y", "b*"]), st.booleans())
 REFS = st.sampled_from([f"{c}{r}" for c in "ABC" for r in range(1, 5)])
 RANGES = st.sampled_from(["A1:A4", "B1:B4", "A1:C1", "A2:C4", "C1:C4"])
 VECTORS = st.sampled_from(["A1:A4", "B1:B4", "A1:C1", "C1:C4", "B2:B3"])   # MATCH: Excel wants one row or column
