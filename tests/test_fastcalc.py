@@ -115,8 +115,8 @@ def _expr(depth: int, earlier: list[str]):
         st.tuples(RANGES, st.integers(0, 4)).map(lambda t: f"INDEX({t[0]},{t[1]})"),
         st.tuples(st.sampled_from(['"a"', '"b*"', "3", "1", "TRUE", "A1"]), VECTORS).map(
             lambda t: f"MATCH({t[0]},{t[1]},0)"),
-        # not "<>": formulas counts blanks as different from nothing (Excel counts the non-blank cells)
-        st.tuples(RANGES, st.sampled_from(['">0"', '"a"', '"<=2"', "3", '""', '"<>a"'])).map(
+        # no "<>" criteria: formulas counts "<>" on blanks and skips blanks for "<>a" (Excel does the reverse)
+        st.tuples(RANGES, st.sampled_from(['">0"', '"a"', '"<=2"', "3", '""'])).map(
             lambda t: f"COUNTIF({t[0]},{t[1]})"),
         st.sampled_from(["SUMPRODUCT((A1:A4>0)*B1:B4)", "SUMPRODUCT(A1:A4,C1:C4)", "ROUND(A1*1.5,0)",
                          'LEN(B1&"")', "CHOOSE(2,A1,B1,C1)"]),
@@ -222,6 +222,7 @@ E = {c: ExcelError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NUM!", "#REF!")}
     ('=MATCH("b*",A1:A3,0)', {"A1": "a", "A3": "Bee"}, 3.0), ("=MATCH(2,A1:A3,0)", {"A1": "2", "A2": 2}, 2.0),
     ('=MATCH("z",A1:A3,0)', None, E["#N/A"]), ("=MATCH(1,A1:B2,0)", {"B2": 1}, E["#N/A"]), ('=COUNTIF(A1:A4,">1")', {"A1": 1, "A2": 2, "A3": "3", "A4": 5}, 2.0),
     ('=COUNTIF(A1:A3,"a*")', {"A1": "Ab", "A2": "b"}, 1.0), ('=COUNTIF(A1:A3,"")', {"A1": 1}, 2.0), ('=COUNTIF(A1:A3,"<>")', {"A1": 1}, 1.0),
+    ('=COUNTIF(A1:A4,"<>a")', {"A4": 0, "A2": "A"}, 3.0),
     ("=CHOOSE(2,1/0,5)", None, 5.0), ("=CHOOSE(3,1,2)", None, E["#VALUE!"]),
     ("=SUMPRODUCT((A1:A3>1)*B1:B3)", {"A1": 1, "A2": 2, "A3": 3, "B1": 10, "B2": 20, "B3": 30}, 50.0),
     ("=SUMPRODUCT(A1:A2,B1:B2)", {"A1": 2, "A2": "x", "B1": 3, "B2": 4}, 6.0),
