@@ -322,3 +322,25 @@ def test_tokenizer_references_for_guards():
         with pytest.raises(fastcalc.Unsupported):
             fastcalc.references(text)
     assert math.isclose(value("=LN(EXP(2))"), 2.0)
+
+
+def test_formulas_copied_across_cells_share_a_closure_and_keep_their_own_references():
+    """Copies of a formula (same tokens relative to their cell) share one compiled closure; each reads its own
+    cells, mixed anchors ($A$1:A3, whose shape changes with the row) included."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in range(1, 6):
+        ws[f"A{r}"] = r
+        ws[f"B{r}"] = f"=SUM($A$1:A{r})"              # running total: mixed anchors
+        ws[f"C{r}"] = f"=A{r}*2+$A$1"                 # relative and absolute
+        ws[f"D{r}"] = f"=SUM(A{r}:A{r + 1})+INDEX(A{r}:A{r + 1},2)"
+        ws[f"E{r}"] = f"=IF(A{r}>2,C{r},-C{r})"
+    buf = io.BytesIO()
+    wb.save(buf)
+    ev = fast(xlsxpatch.Package(buf.getvalue()))
+    for r in range(1, 6):
+        nxt = r + 1 if r < 5 else 0
+        assert ev.values[(0, f"B{r}")] == r * (r + 1) / 2
+        assert ev.values[(0, f"C{r}")] == 2 * r + 1
+        assert ev.values[(0, f"D{r}")] == r + nxt + nxt
+        assert ev.values[(0, f"E{r}")] == (2 * r + 1) * (1 if r > 2 else -1)

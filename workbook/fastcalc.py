@@ -639,6 +639,8 @@ class Compiler:
         self.refs: list = []                # static references of the formula being compiled
         self._name_stack: list = []
         self._trees: dict = {}
+        self._compiled: dict = {}
+        self.ctx = [0, 0]                    # the cell a shared closure is evaluated for (row, col)
         self.origin = None
         self.volatile = False
 
@@ -649,20 +651,40 @@ class Compiler:
         return int(m.group(1))
 
     def formula(self, text: str, sheet: int, origin):
-        """(closure giving the cell's value, static references as Ref keys) of the formula in cell ``origin``."""
+        """(closure giving the cell's value, static references as Ref keys) of the formula in cell ``origin``.
+        Formulas copied across cells (the same tokens relative to their cell) share one closure, which reads
+        its cell from ``self.ctx`` (set by the caller before each call)."""
         toks = normalised(text, origin)
-        tree = self._trees.get(toks)
-        if tree is None:
-            tree = self._trees[toks] = _Parser(toks, self.sheet_index).parse()
-        self.refs = []
-        self.origin = origin
-        fn = self.compile(tree, sheet, "r")
-        book = self.book
+        entry = self._compiled.get((toks, sheet))
+        if entry is None:
+            tree = self._trees.get(toks)
+            if tree is None:
+                tree = self._trees[toks] = _Parser(toks, self.sheet_index).parse()
+            shared = _translatable(tree)
+            self.refs = []
+            self.origin = _RUNTIME if shared else origin
+            fn = self.compile(tree, sheet, "r")
+            book = self.book
 
-        def cell():
-            v = deref(book, fn())
-            return 0.0 if v is None else v      # a formula that reads a blank shows 0 (Excel, formulas)
-        return cell, self.refs
+            def cell():
+                v = deref(book, fn())
+                return 0.0 if v is None else v      # a formula that reads a blank shows 0 (Excel, formulas)
+            entry = (cell, self.refs, shared)
+            if shared:
+                self._compiled[(toks, sheet)] = entry
+        cell, descs, shared = entry
+        refs = []
+        for d in descs:
+            if d[0] == "rel":
+                _, s, ra, r1, ca, c1, rb, r2, cb, c2 = d
+                r1, c1 = (r1 if ra else origin[0] + r1), (c1 if ca else origin[1] + c1)
+                r2, c2 = (r2 if rb else origin[0] + r2), (c2 if cb else origin[1] + c2)
+                if not (1 <= r1 <= MAX_ROW and 1 <= r2 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= c2 <= MAX_COL):
+                    raise Unsupported("a reference off the grid")
+                refs.append((s, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)))
+            else:
+                refs.append(d)
+        return cell, refs
 
     def compile(self, node, sheet, mode):
         kind = node[0]
@@ -678,6 +700,8 @@ class Compiler:
                 raise Unsupported("a defined name with a reference relative to the cell using it")
             (ra, r1, ca, c1), (rb, r2, cb, c2) = node[2], node[3]
             o = self.origin
+            if o is _RUNTIME and not (ra and ca and rb and cb):
+                return self._relative(s, ra, r1, ca, c1, rb, r2, cb, c2, mode)
             if not (ra and ca and rb and cb):
                 if o is None:
                     raise Unsupported("a relative reference in a defined name")
@@ -760,6 +784,29 @@ class Compiler:
             return fn
         raise Unsupported(kind)
 
+    def _relative(self, s, ra, r1, ca, c1, rb, r2, cb, c2, mode):
+        """A reference with relative parts in a shared closure: its cells follow ``self.ctx`` (row, col).
+        Only for references whose two corners are anchored alike (``_translatable``), so the shape is fixed."""
+        self.refs.append(("rel", s, ra, r1, ca, c1, rb, r2, cb, c2))
+        ctx, book, cells = self.ctx, self.book, self.book.cells
+        single = r1 == r2 and c1 == c2
+        if mode == "v":
+            if not single:
+                raise Unsupported("a range used as a single value")
+            if ra:
+                return lambda: cells.get((s, r1, ctx[1] + c1))
+            if ca:
+                return lambda: cells.get((s, ctx[0] + r1, c1))
+            return lambda: cells.get((s, ctx[0] + r1, ctx[1] + c1))
+
+        def ref():
+            a1, b1 = (r1 if ra else ctx[0] + r1), (c1 if ca else ctx[1] + c1)
+            a2, b2 = (r2 if rb else ctx[0] + r2), (c2 if cb else ctx[1] + c2)
+            return Ref(s, min(a1, a2), min(b1, b2), max(a1, a2), max(b1, b2))
+        if mode == "a":
+            return lambda: book.grid(ref())
+        return ref
+
     def _udf(self, name, args, sheet):
         fn = getattr(self.udfs, name)
         fs = [self.compile(a, sheet, "r") for a in args]
@@ -773,6 +820,24 @@ class Compiler:
                 raise Unsupported(f"{name} raised {type(exc).__name__}") from exc
             return _from_udf(out)
         return call
+
+
+_RUNTIME = object()     # Compiler.origin while compiling a closure shared by copies of a formula
+
+
+def _translatable(node) -> bool:
+    """Every reference in the tree has both corners anchored alike, so copies keep its shape."""
+    kind = node[0]
+    if kind == "ref":
+        (ra, _, ca, _), (rb, _, cb, _) = node[2], node[3]
+        return ra == rb and ca == cb
+    if kind in ("neg", "pct"):
+        return _translatable(node[1])
+    if kind == "bin":
+        return _translatable(node[2]) and _translatable(node[3])
+    if kind == "call":
+        return all(_translatable(a) for a in node[2])
+    return True
 
 
 def _neg(x):
@@ -1599,10 +1664,12 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
 
     values = {}
     n = 0
+    ctx = comp.ctx
     for pos in order:
         n += 1
         if deadline is not None and deadline.fired:
             raise Unsupported("deadline")
+        ctx[0], ctx[1] = pos[1], pos[2]
         try:
             v = compiled[pos]()
         except (RecursionError, ZeroDivisionError, OverflowError, TypeError, ValueError, IndexError) as exc:
@@ -1613,6 +1680,7 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
         values[texts[pos][0]] = v
 
     # defined names: their first value, as the formulas path reports them
+    name_refs: list = []                # the cells the names read count as read (as in the formulas path)
     name_values = {}
     tr_alias = {v: k for k, v in Translator(pkg).name_alias.items()}
     for alias, tree in trees.items():
@@ -1623,6 +1691,7 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
             continue
         try:
             comp.origin = None
+            comp.refs = name_refs
             fn = comp.compile(tree, None, "r")
             x = fn()
         except Unsupported:
@@ -1643,7 +1712,7 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
         for cs in rows.values():
             cs.sort()
     seen_ranges = set()
-    for rs in refs.values():
+    for rs in list(refs.values()) + [name_refs]:
         for k in rs:
             s, r1, c1, r2, c2 = k
             if r1 == r2 and c1 == c2:
