@@ -229,6 +229,17 @@ E = {c: ExcelError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NUM!", "#REF!")}
     ("=CHOOSE(2,1/0,5)", None, 5.0), ("=CHOOSE(3,1,2)", None, E["#VALUE!"]),
     ("=SUMPRODUCT((A1:A3>1)*B1:B3)", {"A1": 1, "A2": 2, "A3": 3, "B1": 10, "B2": 20, "B3": 30}, 50.0),
     ("=SUMPRODUCT(A1:A2,B1:B2)", {"A1": 2, "A2": "x", "B1": 3, "B2": 4}, 6.0),
+    # the rest of the supported functions, values from Microsoft's function reference
+    ("=MOD(-3,2)", None, 1.0), ("=MOD(3,-2)", None, -1.0), ("=MOD(1,0)", None, E["#DIV/0!"]),
+    ('=RIGHT("abc",2)', None, "bc"), ('=MID("abcdef",2,3)', None, "bcd"), ('=FIND("B","abcB")', None, 4.0),
+    ('=TRIM("  a   b ")', None, "a b"), ('=CONCATENATE("a",1,TRUE)', None, "a1TRUE"), ('=UPPER("aB")', None, "AB"),
+    ('=LOWER("aB")', None, "ab"), ("=AVERAGE(1,2,3)", None, 2.0), ("=AVERAGE(A1:A2)", None, E["#DIV/0!"]),
+    ("=PRODUCT(2,3)", None, 6.0), ("=ROUNDDOWN(-3.7,0)", None, -3.0), ("=SIGN(-2)", None, -1.0), ("=LN(1)", None, 0.0),
+    ("=LOG10(1000)", None, 3.0), ("=POWER(2,10)", None, 1024.0), ("=LN(0)", None, E["#NUM!"]),
+    ("=COUNTA(A1:A3)", {"A1": 1, "A2": "x"}, 2.0), ('=SUMIF(A1:A3,">1")', {"A1": 1, "A2": 2, "A3": 3}, 5.0),
+    ('=SUMIF(A1:A3,"a",B1:B3)', {"A1": "A", "A3": "a", "B1": 1, "B2": 2, "B3": 4}, 5.0),
+    ("=IFNA(NA(),5)", None, 5.0), ("=IFNA(1/0,5)", None, E["#DIV/0!"]), ("=ISERR(NA())", None, False),
+    ("=ISNA(NA())", None, True), ('=ISTEXT("a")', None, True), ("=ISLOGICAL(TRUE)", None, True),
     # financial (Excel's definitions: NPV discounts the first value one period, IRR solves NPV = 0)
     ("=NPV(0.1,110,121)", None, 200.0), ("=IRR(A1:A2)", {"A1": -100, "A2": 110}, 0.1), ("=SLN(100,10,9)", None, 10.0),
 ])
