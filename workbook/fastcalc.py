@@ -381,9 +381,6 @@ def fmt_number(x: float) -> str:
     if "e" in s:
         mant, exp = s.split("e")
         e = int(exp)
-        if -5 < e < 15:       # %g switches to exponent form earlier than Excel does for small numbers
-            s = ("%.*f" % (max(0, 14 - e), x)).rstrip("0").rstrip(".")
-            return s
         return f"{mant}E{'+' if e >= 0 else '-'}{abs(e):02d}"
     return s
 
@@ -1317,8 +1314,7 @@ _fn("FIND", 2, 3, "v")(_text_fn(lambda f, w, s=1.0: _search(f, w, s, case=True))
 _fn("EXACT", 2, 2, "v")(_text_fn(lambda a, b: text(a) == text(b)))
 _fn("UPPER", 1, 1, "v")(_text_fn(lambda s: text(s).upper()))
 _fn("LOWER", 1, 1, "v")(_text_fn(lambda s: text(s).lower()))
-_fn("TRIM", 1, 1, "v")(_text_fn(lambda s: " ".join(text(s).split(" ")).strip(" ") if False else
-                                 re.sub(" +", " ", text(s)).strip(" ")))
+_fn("TRIM", 1, 1, "v")(_text_fn(lambda s: re.sub(" +", " ", text(s)).strip(" ")))
 _fn("CONCATENATE", 1, 255, "v")(_text_fn(lambda *xs: "".join(text(x) for x in xs)))
 
 
