@@ -248,6 +248,12 @@ def test_excel_semantics(formula, cells, expected):
     assert same(got, expected), (formula, got, expected)
 
 
+def test_and_of_direct_text_goes_to_formulas():
+    with pytest.raises(fastcalc.Unsupported):
+        value('=AND(TRUE,"a")')
+    assert value('=AND(TRUE,"true")') is True
+
+
 @pytest.mark.parametrize("formula", ['=INDIRECT("A1")', "=OFFSET(A1,1,0)", "=SUM(A:A)", "=SUM(1:1)",
                                     "=SUM(A1:A2 A1:B1)", "=SUM((A1,B1))", "={1,2}", "=NO_SUCH_FUNCTION(1)",
                                     "=IF(A1,,1)", "=Other!A1", "=A1:INDEX(A1:A3,2)", "=A1+A1:A3"])

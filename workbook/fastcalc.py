@@ -992,7 +992,8 @@ def _logicals(book, fs, name):
                 continue
             b = logical(v)
             if type(b) is ExcelError:
-                return b
+                # AND("a"): Microsoft's reference does not settle a direct text argument (formulas skips it)
+                raise Unsupported(f"{name} of a text argument")
             out.append(b)
     if not out:
         return E_VALUE
