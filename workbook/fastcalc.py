@@ -1621,8 +1621,6 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
         fn, rs = comp.formula(t, pos[0], pos[1:])
         compiled[pos] = fn
         refs[pos] = rs
-    if comp.volatile:
-        pass
     # dependency graph: formula cell -> formula cells it reads
     by_sheet: dict = {}
     for (s, r, c) in compiled:
