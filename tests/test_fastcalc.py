@@ -110,8 +110,9 @@ def _expr(depth: int, earlier: list[str]):
         st.tuples(sub, sub).map(lambda t: f"IFERROR({t[0]},{t[1]})"),
         st.sampled_from(["ISNUMBER", "ISERROR", "ISBLANK", "NOT", "ABS", "INT"]).flatmap(
             lambda f: sub.map(lambda a: f"{f}({a})")),
+        # a direct argument that is a number: formulas skips a text one that an IFERROR returns, Excel says #VALUE!
         st.tuples(st.sampled_from(["SUM", "MAX", "MIN", "AND", "OR"]), RANGES, sub).map(
-            lambda t: f"{t[0]}({t[1]},{t[2]})"),
+            lambda t: f"{t[0]}({t[1]},0+{t[2]})"),
         # COUNT of ranges only: formulas answers COUNT(range,"a") with #VALUE!, Excel skips the text
         st.tuples(RANGES, RANGES).map(lambda t: f"COUNT({t[0]},{t[1]})"),
         st.tuples(RANGES, st.integers(0, 4)).map(lambda t: f"INDEX({t[0]},{t[1]})"),
@@ -206,7 +207,7 @@ E = {c: ExcelError(c) for c in ("#DIV/0!", "#VALUE!", "#N/A", "#NUM!", "#REF!")}
     ("=ISBLANK(A1)", None, True), ('=ISBLANK(A1)', {"A1": "x"}, False), ("=ISNUMBER(A1)", {"A1": "3"}, False),
     ("=ISERROR(NA())", None, True), ("=ISNUMBER(1/0)", None, False),
     # aggregates: references skip text, logicals and blanks; direct arguments are converted
-    ("=SUM(A1:A3)", {"A1": 1, "A2": "5", "A3": True}, 1.0), ('=SUM(1,"5",TRUE)', None, 7.0),
+    ("=SUM(A1:A3)", {"A1": 1, "A2": "5", "A3": True}, 1.0), ('=SUM(1,"5",TRUE)', None, 7.0), ('=SUM(1,"a")', None, E["#VALUE!"]),
     ("=MAX(A1:A3)", {"A1": -1, "A2": "9"}, -1.0), ("=MIN(A1:A2)", None, 0.0), ("=COUNT(A1:A3,1)", {"A1": 1, "A2": "x"}, 2.0),
     ('=COUNT(A1:A2,"a")', {"A1": 0}, 1.0),
     ("=SUM(A1:A2)", {"A1": 1, "A2": "#N/A"}, E["#N/A"]),   # openpyxl stores "#N/A" as the error value
