@@ -337,16 +337,16 @@ _PERCENT = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*%\s*$"
 
 
 def text_number(s: str):
-    """A text as Excel reads it in arithmetic: a float, or None when it is not a number (dates and currency
-    texts are not read here: they raise Unsupported so the workbook goes to ``formulas``)."""
+    """A text as Excel reads it in arithmetic: a float, or None when it is not a number. Other texts with digits
+    (dates, times, currency, which Excel may read as numbers) raise Unsupported: the workbook goes to
+    ``formulas``."""
     if _NUMBER.match(s):
         return float(s)
     m = _PERCENT.match(s)
     if m:
         return float(m.group(1)) / 100
-    t = s.strip()
-    if t and (t[0].isdigit() or t[0] in "$€£(") and re.search(r"[/:$€£,()]", t):
-        raise Unsupported("a text date or currency read as a number")
+    if re.search(r"\d", s):          # "1-2", "3 Jan", "1/2/2020", "$1,000", "10:30": dates, times and currency
+        raise Unsupported("a text with digits read as a number (Excel may read a date, a time or money)")
     return None
 
 
