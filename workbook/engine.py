@@ -84,6 +84,9 @@ _TOKEN = re.compile(r"""
 """, re.X | re.S)
 
 
+_NEXT = re.compile(r"\s*(.?)", re.S)     # the next character that is not white space
+
+
 @dataclass
 class Translation:
     text: str
@@ -136,7 +139,7 @@ class Translator:
         qualified: int | None = None       # the sheet a preceding "Sheet!" named
         for j, m in enumerate(toks):
             kind, tok = m.lastgroup, m.group(0)
-            nxt = text[m.end():].lstrip()[:1]
+            nxt = _NEXT.match(text, m.end()).group(1) if kind == "ident" else ""
             if kind in ("qsheet", "ident") and (kind == "qsheet" or nxt == "!"):
                 raw = tok[1:-2].replace("''", "'") if kind == "qsheet" else tok
                 alias, external = self.sheet_ref(raw)
@@ -274,8 +277,6 @@ def _error(value):
 
 def _expand_shared(pkg: Package) -> dict[tuple[int, str], str]:
     """Each cell's own formula text, shared formulas expanded relative to their master."""
-    from openpyxl.formula.translate import Translator as Shift
-
     out = {}
     for i, s in enumerate(pkg.sheets):
         masters = {}
@@ -290,6 +291,8 @@ def _expand_shared(pkg: Package) -> dict[tuple[int, str], str]:
                 if m is None:
                     raise ScalesheetError("input", f"{s.name}!{ref} belongs to a shared formula whose first cell "
                                                    "is missing (a damaged file)")
+                from openpyxl.formula.translate import Translator as Shift   # only when a file has them (0.3 s)
+
                 try:
                     out[(i, ref)] = Shift("=" + m[1], origin=m[0]).translate_formula(ref)[1:]
                 except Exception:
@@ -563,15 +566,55 @@ _KEY = re.compile(r"^'\[(?i:book\.xlsx)\]SX(?P<i>\d+)'!(?P<a>[A-Z]+[0-9]+)(?::(?
 _NAME_KEY = re.compile(r"^(?:'\[(?i:book\.xlsx)\]'!)?(_SSN_\d+)$")
 
 
-def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
+def evaluate(pkg: Package, seconds: float | None = None, *, fast: bool = True) -> Evaluation:
     """Evaluate every formula of the package (see the module's docstring); stop with a ScalesheetError after
-    ``seconds`` of CPU time (None: no limit)."""
+    ``seconds`` of CPU time (None: no limit). ``fastcalc`` evaluates the workbook when it supports every formula
+    in it (``fast``; the template and ordinary workbooks); anything else goes to the ``formulas`` package."""
+    ev, book = prepare(pkg)
+    deadline = _deadline(seconds)
+    done = False
+    solution = model = None
+    try:
+        with warnings.catch_warnings(), _quiet(), deadline:
+            warnings.simplefilter("ignore")
+            if fast:
+                done = _fast(pkg, ev, book, deadline)
+            if not done and not deadline.fired:
+                solution, model = _evaluate_formulas(ev, book)
+                ev.circular = _circular_cells(model)
+    except _Timeout:
+        deadline.fired = True
+    except RecursionError:
+        raise ScalesheetError("input", "the workbook's formulas nest too deeply to evaluate")
+    if deadline.fired:   # raised inside the engine, which may have caught it and gone on: never use a partial result
+        raise ScalesheetError("input", f"evaluating the workbook took more than {seconds:g} s of CPU time (the limit); it "
+                                       "is too large or too slow for share/recalc")
+    if done:
+        for key in ev.formula_cells:
+            if key not in ev.values:
+                ev.uncomputed.add(key)
+        return ev
+    return _collect(pkg, ev, solution)
+
+
+def _fast(pkg, ev, book, deadline) -> bool:
+    """fastcalc's values in ``ev``; False (``ev`` untouched) where it does not support the workbook."""
+    from . import fastcalc
+
+    try:
+        fastcalc.evaluate(pkg, ev, book, deadline)
+    except (fastcalc.Unsupported, RecursionError):
+        return False
+    return True
+
+
+def _evaluate_formulas(ev, book):
+    """The ``formulas`` package's solution for the prepared book, and its model."""
     import formulas
     import formulas.excel as fx
     import schedula as sh
 
     register_udfs()
-    ev, book = prepare(pkg)
 
     class Model(formulas.ExcelModel):
         def add_book(self, book=None, context=None, data_only=False):
@@ -580,25 +623,15 @@ def evaluate(pkg: Package, seconds: float | None = None) -> Evaluation:
                 raise LookupError("only the input workbook is read")  # formulas turns this into #REF!
             return super().add_book(book, context, data_only)
 
-    deadline = _deadline(seconds)
-    try:
-        with warnings.catch_warnings(), _quiet(), deadline:
-            warnings.simplefilter("ignore")
-            model = Model()
-            sh.get_nested_dicts(model.books, BOOK_KEY)[fx.BOOK] = book
-            _, ctx = model.add_book("book.xlsx")
-            model.pushes(*book.worksheets, context=ctx)
-            model.finish()
-            solution = model.calculate()
-            ev.circular = _circular_cells(model)
-    except _Timeout:
-        deadline.fired = True
-    except RecursionError:
-        raise ScalesheetError("input", "the workbook's formulas nest too deeply to evaluate")
-    if deadline.fired:   # raised inside the engine, which may have caught it and gone on: never use a partial result
-        raise ScalesheetError("input", f"evaluating the workbook took more than {seconds:g} s of CPU time (the limit); it "
-                                       "is too large or too slow for share/recalc")
+    model = Model()
+    sh.get_nested_dicts(model.books, BOOK_KEY)[fx.BOOK] = book
+    _, ctx = model.add_book("book.xlsx")
+    model.pushes(*book.worksheets, context=ctx)
+    model.finish()
+    return model.calculate(), model
 
+
+def _collect(pkg, ev, solution) -> Evaluation:
     arrays = {}
     for key, value in solution.items():
         if not isinstance(key, str):

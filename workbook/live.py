@@ -84,61 +84,55 @@ def quote(sheet: str) -> str:
 class Workbook:
     """What a guard needs to know about the workbook being shared: its cells, names and computed values."""
 
-    def __init__(self, src: bytes, values: dict):
-        import openpyxl
-        import warnings
+    def __init__(self, src, values: dict):
+        """``src``: the workbook's bytes, or the ``xlsxpatch.Package`` already read from them."""
+        from .engine import _expand_shared
+        from .xlsxpatch import ErrorText, Package
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(io.BytesIO(src), data_only=False)
-        self.sheets = {ws.title.upper(): ws.title for ws in wb.worksheets}
+        pkg = src if isinstance(src, Package) else Package(src)
+        texts = _expand_shared(pkg)
+        sheets = [(i, s) for i, s in enumerate(pkg.sheets) if s.worksheet]
+        self.sheets = {s.name.upper(): s.name for _, s in sheets}
         self.names: dict[str, tuple[str, str]] = {}
-        for name, dn in wb.defined_names.items():
-            dest = list(dn.destinations)
-            if len(dest) == 1:
-                self.names[name.upper()] = dest[0]
+        for n in pkg.names:                  # workbook-scoped names that point at one range
+            if n.local is None and not n.name.lower().startswith("_xlnm."):
+                dest = _destination(n.text)
+                if dest:
+                    self.names[n.name.upper()] = dest
         self.cells: dict[tuple[str, str], object] = {}      # constants
         self.formulas: set[tuple[str, str]] = set()
         self.texts: dict[tuple[str, str], str] = {}
         self._sentinels = None
         self._current = None               # the cell being guarded (it cannot be its own sentinel)
-        for ws in wb.worksheets:
-            # only the cells the file stores (iter_rows would create every cell of the used range: a file with
-            # one cell at row 1,048,576 would need gigabytes)
-            for c in list(ws._cells.values()):
-                if c.value is None:
-                    continue
-                key = (ws.title.upper(), c.coordinate)
-                if isinstance(c.value, str) and c.value.startswith("="):
+        for i, s in sheets:
+            title = s.name.upper()
+            for ref, c in s.cells.items():
+                key = (title, ref)
+                text = texts.get((i, ref))
+                if text is not None:
                     self.formulas.add(key)
-                    self.texts[key] = c.value
-                elif c.data_type != "f":
-                    self.cells[key] = c.value
-                else:
-                    self.formulas.add(key)
+                    if c.fattrs.get("t") != "array":     # an array formula's text is never rewritten
+                        self.texts[key] = "=" + text
+                elif c.value is not None:
+                    self.cells[key] = ExcelError(c.value.code) if isinstance(c.value, ErrorText) else c.value
         self.values = values
 
     # ------------------------------------------------------------------ precedents
     def groups(self, sheet: str, formula: str) -> list[list[tuple[str, str]]] | None:
         """The cells of each reference in the formula, one list per reference (names resolved), as
         (SHEET UPPER, "A1"); None when a reference cannot be resolved."""
-        import formulas
+        from .fastcalc import Unsupported, references
 
         try:
-            tokens = formulas.Parser().ast("=" + formula.lstrip("="))[0]
-        except Exception:
+            refs = references(formula.lstrip("="))
+        except Unsupported:
             return None
         out: list[list[tuple[str, str]]] = []
-        for tok in tokens:
-            if type(tok).__name__ != "Range":
-                continue
-            attr = tok.attr
-            if "r1" in attr:                                   # an A1 reference or range
-                sh = attr.get("sheet") or ""
-                target = sh.upper() if sh else sheet.upper()
-                ref = attr["ref"]
+        for kind, qualifier, ref in refs:
+            if kind == "ref":                                  # an A1 reference or range
+                target = qualifier.upper() if qualifier else sheet.upper()
             else:                                              # a defined name
-                dest = self.names.get(str(attr.get("name", "")).upper())
+                dest = self.names.get(ref.upper()) if qualifier is None else None
                 if not dest:
                     return None
                 target, ref = dest[0].upper(), dest[1]
@@ -240,6 +234,16 @@ class Workbook:
 
 
 _MISSING = object()
+_DESTINATION = re.compile(r"^(?:'(?P<q>(?:[^']|'')+)'|(?P<u>[^'!\s]+))!(?P<ref>\$?[A-Za-z]{1,3}\$?[0-9]+"
+                          r"(?::\$?[A-Za-z]{1,3}\$?[0-9]+)?)$")
+
+
+def _destination(text: str) -> tuple[str, str] | None:
+    """(sheet name, "A1" or "A1:B2") of a name that points at one range of one sheet, else None."""
+    m = _DESTINATION.match(text.strip().lstrip("="))
+    if not m:
+        return None
+    return (m.group("q").replace("''", "'") if m.group("q") is not None else m.group("u")), m.group("ref")
 
 
 def _expand(ref: str) -> list[str] | None:

@@ -16,6 +16,7 @@ package before anything replaces a file.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import math
@@ -82,6 +83,7 @@ def encode_text(text: str) -> bytes:
     return html.escape(text, quote=False).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=4096)
 def col_index(letters: str) -> int:
     n = 0
     for ch in letters.upper():
@@ -89,6 +91,7 @@ def col_index(letters: str) -> int:
     return n
 
 
+@functools.lru_cache(maxsize=4096)
 def col_letters(n: int) -> str:
     s = ""
     while n:
@@ -306,6 +309,8 @@ class Package:
 def excel_upper(name: str) -> str:
     """Sheet and defined names compare as Excel compares them: case-insensitively, one character at a time
     (simple case mapping), so 'Straße' and 'STRASSE' are two different sheets, as they are in Excel."""
+    if name.isascii():                  # every ASCII letter maps to one letter: the same result, faster
+        return name.upper()
     return "".join(ch.upper() if len(ch.upper()) == 1 else ch for ch in name)
 
 
