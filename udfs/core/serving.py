@@ -152,6 +152,7 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
     replica); gpus is inf where no replica size up to 8 GPUs meets the targets.
     """
     lam, P_, O = _f(requests_per_s), _f(prompt), _f(output)
+    engine = speed.engine_params(engine, gpu, p)    # once: the search below evaluates ~60 steps per size
     shape = np.broadcast_shapes(lam.shape, P_.shape, O.shape, _f(ttft_target_s).shape, _f(tokps_per_user).shape,
                                 np.shape(gpu.memory_gib), np.shape(a.n_layers), np.shape(p.bits))
     best = {k: np.full(shape, np.inf) for k in ("gpus", "replicas", "gpus_per_replica", "concurrency", "capacity")}

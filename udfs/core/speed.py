@@ -155,7 +155,11 @@ def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
 
 
 def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
-    """Arrays of every engine field, broadcast over engine x GPU x precision; auto resolved per cell."""
+    """Arrays of every engine field, broadcast over engine x GPU x precision; auto resolved per cell. Given
+    such a dict (resolved once by a caller that evaluates many steps of the same GPU and precision, e.g.
+    serving.slo_plan), returns it as it is."""
+    if isinstance(engine, dict):
+        return engine
     eng = np.asarray("auto" if engine is None else engine, dtype=object)
     flags = gpu_flags(gpu)
     kinds = _precision_kinds()

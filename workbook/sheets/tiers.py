@@ -136,4 +136,4 @@ def _gpu_cell(field_name: str, row: int) -> str:
     from udfs.core import catalog
 
     col = list(catalog.gpu_table().rows[0].keys()).index(field_name) + 1
-    return f"GPUs!${get_column_letter(col)}${row}"
+    return f"GPUs!${get_column_letter(col)}{row}"     # row relative: the column is one formula copied down
