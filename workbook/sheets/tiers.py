@@ -97,7 +97,8 @@ def _cheapest_workings(w: Writer, searches: list[tuple[str, str, str]]) -> None:
     size or a GPU row a user edits or adds reaches the answer (in the template and in a shared copy).
 
     One workings column per search, one row per GPUs-sheet row (to the catalogs' last named row): the
-    row's purchase price where its memory less the runtime overhead holds the need, else blank. The answer
+    row's purchase price where its memory less the runtime overhead holds the need, else blank (and the need
+    itself where that is a refusal or an error, so no workings cell reads as an answer then). The answer
     is the first row with the lowest price, as ``LLM_CHEAPEST_GPU(need)`` (udfs/core/sizing.cheapest_gpu:
     one GPU, price_usd, the catalog's order) picks it; a refusal of the memory formula passes through."""
     from ..layout import LAST_DATA_ROW, FIRST_DATA_ROW
@@ -119,8 +120,8 @@ def _cheapest_workings(w: Writer, searches: list[tuple[str, str, str]]) -> None:
             src = FIRST_DATA_ROW + i
             mem, price = _gpu_cell("memory_gib", src), _gpu_cell("price_usd", src)
             c = ws.cell(top + i, first_col + k,
-                        f'=IF(AND(ISNUMBER({mem}),ISNUMBER({price}),ISNUMBER({need})),'
-                        f'IF(AND({price}>0,{mem}-eng_runtime_overhead_gib>={need}),{price},""),"")')
+                        f'=IF(ISNUMBER({need}),IF(AND(ISNUMBER({mem}),ISNUMBER({price})),'
+                        f'IF(AND({price}>0,{mem}-eng_runtime_overhead_gib>={need}),{price},""),""),{need})')
             style_calc(c, "#,##0")
         rng = f"${col}${top}:${col}${top + n - 1}"
         style_calc(ws[target], "General")
