@@ -276,8 +276,8 @@ def build(wb) -> None:
            MONEY2, name="br_od_month")
     w.calc("Spot rent per GPU-month", "=br_spot_price*eng_hours_per_month", "USD/month", "Price x 730 h", MONEY2,
            name="br_spot_month")
-    w.calc("Burst (overflow) cost", "=MIN(IF(br_serverless,br_mtok_od,br_mtok_api),br_mtok_api,"
-           "IF(br_allow_spot,br_mtok_spot,br_mtok_api))",
+    burst = ["IF(br_serverless,br_mtok_od,br_mtok_api)", "br_mtok_api", "IF(br_allow_spot,br_mtok_spot,br_mtok_api)"]
+    w.calc("Burst (overflow) cost", "=" + numbers_or_refusal(burst, f"MIN({','.join(burst)})"),
            "USD per 1M tokens", "Cheapest elastic option: API, on demand per busy hour (if allowed), spot (if allowed)",
            MONEY4,
            name="br_mtok_burst", output=True)
@@ -315,7 +315,8 @@ def build(wb) -> None:
         w.calc(f"{label}: resale at the end", f"=br_residual*SUMPRODUCT(br_m_capex_{key},{age}*({age}>0)*br_m_on)",
                "USD", "Resale share x straight-line book value left at month H (credited in month H)", MONEY,
                name=nm)
-    w.calc("Cheapest base kind", "=MATCH(MIN(br_kind_pv),br_kind_pv,0)", "1-3", "1 owned, 2 committed 1y, 3 committed 3y",
+    kinds = [f"INDEX(br_kind_pv,{k})" for k in (1, 2, 3)]
+    w.calc("Cheapest base kind", "=" + numbers_or_refusal(kinds, "MATCH(MIN(br_kind_pv),br_kind_pv,0)"), "1-3", "1 owned, 2 committed 1y, 3 committed 3y",
            COUNT, name="br_mix_kind")
     w.calc("Base kind of the mix", "=INDEX(br_kind_names,br_mix_kind)", "", "", "General", output=True)
     w.calc("Base replicas of the mix", "=INDEX(br_kind_base,br_mix_kind)", "replicas",
@@ -365,7 +366,8 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
           "Hosted API": f"=PLAN_FLEET_PV({fleet},br_no_base,br_no_base,br_no_base,br_mtok_api,br_rate,br_no_base)",
           "Cheapest mix": f"=PLAN_FLEET_PV({fleet},br_mix_capex,br_mix_fixed,br_mix_energy,br_mtok_burst,br_rate,"
                           "br_mix_base,br_residual,br_life)"}
-    allowed_min = f"MIN($B${r0}:$B${r0 + 3},IF(br_allow_spot,$B${r0 + 4},$B${r0 + 3}),$B${r0 + 5})"
+    allowed = [f"$B${r0 + k}" for k in range(4)] + [f"IF(br_allow_spot,$B${r0 + 4},$B${r0 + 3})", f"$B${r0 + 5}"]
+    allowed_min = numbers_or_refusal(allowed, f"MIN({','.join(allowed)})")
     for i, opt in enumerate(OPTIONS):
         r = w.row
         ws.cell(r, 1, opt)
@@ -394,9 +396,10 @@ def _results_and_table(w: Writer, res_row: int, table_hdr: int) -> None:
     # ------------------------------------------------------------------ appraisal: own vs best alternative
     w.section("Investment appraisal: owning (pure) against the cheapest option that owns nothing")
     w.header(["Result", "Value", "Unit", "Formula / note"])
-    w.calc("Cheapest alternative", '=INDEX(br_option_names,1+MATCH(MIN(br_pv_committed_1y,br_pv_committed_3y,'
-           'br_pv_on_demand,IF(br_allow_spot,br_pv_spot,br_pv_on_demand),br_pv_hosted_api),'
-           f'$B${r0 + 1}:$B${r0 + 5},0))', "", "Spot counts only when allowed", "General", name="br_alt_name")
+    alternatives = ["br_pv_committed_1y", "br_pv_committed_3y", "br_pv_on_demand",
+                    "IF(br_allow_spot,br_pv_spot,br_pv_on_demand)", "br_pv_hosted_api"]
+    w.calc("Cheapest alternative", "=" + numbers_or_refusal(
+           alternatives, f"INDEX(br_option_names,1+MATCH(MIN({','.join(alternatives)}),$B${r0 + 1}:$B${r0 + 5},0))"), "", "Spot counts only when allowed", "General", name="br_alt_name")
     w.calc("NPV of owning", f"=NPV(br_rate_m,{rng('incr')})", "USD",
            "Excel NPV of (alternative's cost - owned cost) by month: > 0 means buy", MONEY, name="br_npv_own",
            output=True)
@@ -643,8 +646,7 @@ def _tornado(w: Writer) -> None:
         "mtok_od": "={od}{r}*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
         "mtok_api": "=(br_input_tokens*{api_in}{r}+br_output_tokens*{api_out}{r})/br_context",
         "mtok_spot": "={spot_month}{r}/eng_hours_per_month*br_gpr/({tokps}{r}*br_s_per_hour)*br_mtok",
-        "burst": "=MIN(IF(br_serverless,{mtok_od}{r},{mtok_api}{r}),{mtok_api}{r},"
-                 "IF(br_allow_spot,{mtok_spot}{r},{mtok_api}{r}))",
+        "burst": "=" + numbers_or_refusal(_ROW_BURST, f"MIN({','.join(_ROW_BURST)})"),
         "c1_fixed": "=br_c1_price*{od}{r}/br_od_price*eng_hours_per_month",
         "c3_fixed": "=br_c3_price*{od}{r}/br_od_price*eng_hours_per_month",
         "od_month": "={od}{r}*eng_hours_per_month",
@@ -659,8 +661,7 @@ def _tornado(w: Writer) -> None:
                    "br_min_on)",
         "pv_api": f"=PLAN_FLEET_PV({fleet},br_no_base,br_no_base,br_no_base,{{mtok_api}}{{r}},{{rate}}{{r}},"
                   "br_no_base)",
-        "npv": "=MIN({pv_c1}{r},{pv_c3}{r},{pv_od}{r},IF(br_allow_spot,{pv_spot}{r},{pv_od}{r}),{pv_api}{r})"
-               "-{pv_owned}{r}",
+        "npv": "=" + numbers_or_refusal(_ROW_PVS, f"MIN({','.join(_ROW_PVS)})-{{pv_owned}}{{r}}"),
     }
 
     def fill(text, r):
@@ -722,3 +723,18 @@ def _tornado(w: Writer) -> None:
     ws.add_chart(chart, f"A{w.row}")
     w.row = max(w.row + 24, high_first + n + 1)
     _ = string
+
+
+_ROW_BURST = ["IF(br_serverless,{mtok_od}{r},{mtok_api}{r})", "{mtok_api}{r}", "IF(br_allow_spot,{mtok_spot}{r},{mtok_api}{r})"]
+_ROW_PVS = ["{pv_c1}{r}", "{pv_c3}{r}", "{pv_od}{r}", "IF(br_allow_spot,{pv_spot}{r},{pv_od}{r})", "{pv_api}{r}"]
+
+
+def numbers_or_refusal(operands: list[str], answer: str) -> str:
+    """``answer`` (a MIN, MAX or MATCH over ``operands``) where every operand is a number; else the first operand
+    that is not: MIN and MAX skip text, so a refused ('#...') or missing figure would otherwise drop out of the
+    comparison and the answer would read as if it had been compared."""
+    text = answer
+    for op in reversed(operands):
+        text = f"IF(ISNUMBER({op}),{text},{op})"
+    return text
+

@@ -99,6 +99,7 @@ def build(wb) -> None:
     ws.row_dimensions[hdr].height = 58
     first = w.row
     slo = "sv_rate,sv_prompt,sv_output,sv_ttft,sv_tokps_user,sv_precision,sv_kv,sv_engine"
+    costs = f"$H${first}:$H${first + len(CANDIDATES) - 1}"
     for g in CANDIDATES:
         r = w.row
         style_input(ws.cell(r, 1, g))
@@ -120,7 +121,9 @@ def build(wb) -> None:
                (f"=IF(ISNUMBER(H{r}),H{r}*(1-{share_in})/sv_out_tokens*sv_tokens_per_mtok,{_passed('H', r)})", MONEY2),
                (f"=IF(AND(ISNUMBER(J{r}),sv_api_out>0),J{r}/sv_api_out,{_passed('J', r)})", RATIO),
                (f"=IF(AND(ISNUMBER(I{r}),sv_api_in>0),I{r}/sv_api_in,{_passed('I', r)})", RATIO),
-               (f"=IF(ISNUMBER(H{r}),IF(B{r}>0,IF(H{r}=MIN($H${first}:$H${first + len(CANDIDATES) - 1}),\"cheapest\",\"\"),\"\"),"
+               # the cheapest only when no other candidate's cost is refused ('#...'): MIN would skip it
+               (f"=IF(ISNUMBER(H{r}),IF(COUNTIF({costs},\"#*\")>0,INDEX({costs},MATCH(\"#*\",{costs},0)),"
+                f"IF(B{r}>0,IF(H{r}=MIN({costs}),\"cheapest\",\"\"),\"\")),"
                 f"IF(LEFT(H{r}&\"\")=\"#\",H{r},\"\"))",
                 "General")]
         for j, (f, fmt) in enumerate(row, start=2):
