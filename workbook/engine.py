@@ -684,45 +684,15 @@ def _circular_cells(model) -> set[tuple[int, str]]:
             if isinstance(d.get("function"), InvRangesAssembler) or d.get("function") is sh.bypass}
     succ = {k: [n for n in v if n not in skip] for k, v in model.dsp.dmap.succ.items() if k not in skip}
     del nodes
-    index, low, on, stack, out = {}, {}, set(), [], set()
-    counter = 0
-    for root in list(succ):
-        if root in index:
-            continue
-        work = [(root, iter(succ.get(root, ())))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            node, it = work[-1]
-            for nxt in it:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = counter
-                    counter += 1
-                    stack.append(nxt)
-                    on.add(nxt)
-                    work.append((nxt, iter(succ.get(nxt, ()))))
-                    break
-                if nxt in on:
-                    low[node] = min(low[node], index[nxt])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    comp = []
-                    while True:
-                        w = stack.pop()
-                        on.discard(w)
-                        comp.append(w)
-                        if w == node:
-                            break
-                    if len(comp) > 1 or node in succ.get(node, ()):
-                        for w in comp:
-                            m = _KEY.match(w) if isinstance(w, str) else None
-                            if m and not m.group("b"):
-                                out.add((int(m.group("i")), m.group("a")))
+    from .graph import components, is_cycle
+
+    out = set()
+    for comp in components(succ):
+        if is_cycle(comp, succ):
+            for w in comp:
+                m = _KEY.match(w) if isinstance(w, str) else None
+                if m and not m.group("b"):
+                    out.add((int(m.group("i")), m.group("a")))
     return out
 
 

@@ -1531,40 +1531,15 @@ def _sumproduct(book, fs):
 # ------------------------------------------------------------------------------------------ evaluate
 
 def _order(deps: dict):
-    """Formula cells, precedents first (Tarjan's strongly connected components, iteratively); raises Unsupported
-    on a cycle (the ``formulas`` path finds and reports circular cells)."""
-    index, low, on, stack, order = {}, {}, set(), [], []
-    counter = 0
-    for root in deps:
-        if root in index:
-            continue
-        work = [(root, iter(deps[root]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            node, it = work[-1]
-            for nxt in it:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = counter
-                    counter += 1
-                    stack.append(nxt)
-                    on.add(nxt)
-                    work.append((nxt, iter(deps[nxt])))
-                    break
-                if nxt in on:
-                    low[node] = min(low[node], index[nxt])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
-                if low[node] == index[node]:
-                    w = stack.pop()
-                    on.discard(w)
-                    if w != node or node in deps[node]:
-                        raise Unsupported("circular references")
-                    order.append(node)
+    """Formula cells, precedents first; raises Unsupported on a cycle (the ``formulas`` path finds and reports
+    circular cells)."""
+    from .graph import components, is_cycle
+
+    order = []
+    for comp in components(deps):
+        if is_cycle(comp, deps):
+            raise Unsupported("circular references")
+        order.append(comp[0])
     return order
 
 
