@@ -44,7 +44,7 @@ def build(wb) -> None:
     w.input("Training precision", "tier_train_precision", "bf16", "format", "Mixed-precision AdamW (16 bytes/param)",
             validation=list_validation("PrecisionNames", "precision"))
     w.section("Configurations")
-    searches = []          # (cheapest cell, memory it must hold): filled natively below
+    searches = []          # (cheapest-GPU cell, the memory it must hold, label): filled natively below
     for tier, vocab, d, heads, layers, lo, hi, options in TIERS:
         fields = {"n_layers": layers, "d_model": d, "n_heads": heads, "vocab_size": vocab, "d_ff": 4 * d,
                   "ffn_type": "gelu", "norm_type": "layernorm", "max_context": 2048}
