@@ -27,7 +27,7 @@ TIERS = [
 
 
 def build(wb) -> None:
-    widths = {c: 11 for c in "BCDEFGHIJ"} | {c: 16 for c in "KLMNOPQRS"}
+    widths = {c: 11 for c in "BCDEFGHI"} | {c: 16 for c in "JKLMNOPQRS"}   # J..L: the card's answers
     w = Writer(wb, "Hardware tiers", widths={"A": 22, **widths})
     w.heading("Hardware tiers (seed 002): memory and the cheapest GPU per configuration",
               "Seed configurations with the assumptions the seed left out as inputs. Memory in GiB; the seed's "
