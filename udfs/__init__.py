@@ -10,6 +10,7 @@ from this module by ``python -m udfs.reference``.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 
@@ -406,8 +407,7 @@ def _gpu_block(gpu) -> dict | None:
     """A GPU row passed as a two-row range (field names over values) as a mapping, else None."""
     from .adapter import field_range, to_grid
 
-    if not isinstance(gpu, (list, tuple)) or len(gpu) < 2 and not (gpu and isinstance(gpu[0], (list, tuple))
-                                                                    and len(gpu[0]) == 2):
+    if not isinstance(gpu, (list, tuple)):     # a name: the catalog's row
         return None
     try:
         return field_range(to_grid(gpu), {"name"})
@@ -437,7 +437,7 @@ def _block_field(block: dict, field):
             return float(raw)
         except (TypeError, ValueError):
             return raw
-    return float(raw) if np.isfinite(raw) else "#field: not catalogued for this GPU"
+    return float(raw) if math.isfinite(raw) else "#field: not catalogued for this GPU"
 
 
 def _gpu_field(gpu, field):

@@ -545,7 +545,7 @@ class Site:
     def __call__(self, values: list):
         vals = []
         append = vals.append
-        try:  # as in evaluate
+        try:  # as in evaluate; inlined (a helper call would add ~10 % to a memo hit, the hottest path)
             for v in values:
                 if v is not None:
                     if type(v) is not list:

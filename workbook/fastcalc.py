@@ -1000,20 +1000,19 @@ def _logicals(book, fs, name):
     return out
 
 
-@_fn("AND", 1, 255, "r")
-def _and(book, fs):
-    def f():
-        xs = _logicals(book, fs, "AND")
-        return xs if type(xs) is ExcelError else all(xs)
-    return f
+def _logical_fn(name: str, combine):
+    """AND / OR: ``combine`` (all / any) of the arguments' logical values; the first error passes through."""
+    @_fn(name, 1, 255, "r")
+    def build(book, fs):
+        def f():
+            xs = _logicals(book, fs, name)
+            return xs if type(xs) is ExcelError else combine(xs)
+        return f
+    return build
 
 
-@_fn("OR", 1, 255, "r")
-def _or(book, fs):
-    def f():
-        xs = _logicals(book, fs, "OR")
-        return xs if type(xs) is ExcelError else any(xs)
-    return f
+_and = _logical_fn("AND", all)
+_or = _logical_fn("OR", any)
 
 
 @_fn("NOT", 1, 1, "v")
