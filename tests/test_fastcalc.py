@@ -369,3 +369,79 @@ def test_formulas_copied_across_cells_share_a_closure_and_keep_their_own_referen
         assert ev.values[(0, f"C{r}")] == 2 * r + 1
         assert ev.values[(0, f"D{r}")] == r + nxt + nxt
         assert ev.values[(0, f"E{r}")] == (2 * r + 1) * (1 if r > 2 else -1)
+
+
+_PIECES = ["A1", "B2", "b3", "$A$1", "A$1", "$B2", "AB1", "LOG10(A1)", "LOG11(B2)", '"A1"', '"x""A2"', "'AB1'!A2",
+           "AB1!B3", "Sheet1!C1", "'Sheet1'!$C$1:D2", "#N/A", "#N/A1", "#REF!", "#REF!A1", "1E5", "1E+5", "E5", "1",
+           "2.5", ".5", "XFD1", "XFE1", "A0", "A1048577", "[1]Sheet1!A1", "Table1[A1]", "_xludf.A1(B1)", "SUM(",
+           ")", "+", "-", "&", ",", ":", " ", "x.A1", "A1.x", "A1B", "éA1", "'", '"', "LLM_PARAMS(A1)", "name1",
+           "B2", "A1 (", "A1 !", "$$A1", "?A1", "\\A1", "TRUE", "_SSN_1", "#NAME?", "#N/AA1", "#GETTING_DATA",
+           "1$A1", "A1$B2", "c4", "$C4", "[", "]"]
+
+
+def test_formulas_of_one_shape_translate_and_tokenise_alike():
+    """Formulas that share a shape key (engine.Translator.translate_cell) share a translation and fastcalc's
+    tokens; so every formula with the key must get exactly what translating and tokenising it alone gives.
+    The corpus: random concatenations of pieces chosen to trip a reference finder (references in strings,
+    quoted sheets, brackets, error constants, function names, exponents, longer identifiers, off-grid cells,
+    a defined name that looks like a reference), each at random cells of a 4x4 corner so shapes collide."""
+    import random
+
+    from openpyxl.workbook.defined_name import DefinedName
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Sheet1"
+    wb.create_sheet("AB1")
+    for n in ("name1", "B2"):
+        wb.defined_names[n] = DefinedName(n, attr_text="Sheet1!$A$1")
+    wb["AB1"].defined_names["C4"] = DefinedName("C4", attr_text="Sheet1!$A$2")   # local to sheet 1
+    buf = io.BytesIO()
+    wb.save(buf)
+    pkg = xlsxpatch.Package(buf.getvalue())
+    template = xlsxpatch.Package(safeio.read_xlsx(TEMPLATE))
+    rnd = random.Random(14)
+    corpus = [(pkg, "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(1, 6))), rnd.randint(0, 1),
+               rnd.randint(1, 4), rnd.randint(1, 4)) for _ in range(12000)]
+    corpus += [(pkg, text, sheet, row, col) for text in ("#NAME?A1", "#N/AZ1", "#GETTING_DATAB2", "1$A1", "1.$A1",
+                                                         "A1 !", "Table1[A1]", "c4", "B2", "b2+1")
+               for sheet in (0, 1) for row in range(1, 5) for col in range(1, 5)]
+    corpus += [(template, text, i, *xlsxpatch.split_ref(ref)) for (i, ref), text in
+               engine._expand_shared(template).items()]
+
+    def tokens(text, origin):
+        try:
+            return fastcalc.normalised(text, origin)
+        except fastcalc.Unsupported:
+            return "unsupported"
+
+    translators = {id(p): engine.Translator(p) for p in (pkg, template)}
+    groups: dict = {}
+    for p, text, sheet, row, col in corpus:
+        tr = translators[id(p)]
+        got, key = tr.translate_cell(text, sheet, row, col)
+        alone = tr.translate(text, sheet)
+        assert (got.text, got.udf, got.external, got.names, got.unresolved) == \
+            (alone.text, alone.udf, alone.external, alone.names, alone.unresolved), text
+        if key is not None:
+            first = groups.setdefault((id(p), key), tokens(alone.text, (row, col)))
+            assert tokens(alone.text, (row, col)) == first, (text, row, col)
+    assert len(groups) < 0.6 * len(corpus)          # shapes do collide, so the check above has work to do
+
+
+def test_a_missing_sheet_named_like_an_alias_is_ref_not_another_sheet():
+    """Sheets become SX0, SX1, ... inside the engine; a formula naming a sheet the workbook lacks, spelled like
+    an alias, must be #REF! (as in Excel), not a read of the workbook's second sheet."""
+    wb = openpyxl.Workbook()
+    a = wb.active
+    a.title = "A"
+    b = wb.create_sheet("B")
+    b["A1"] = 5
+    a["A1"] = "=SX1!A1"
+    a["A2"] = "='SX1'!A1+1"
+    a["A3"] = "=sx0!A1"
+    a["A4"] = "=B!A1"
+    buf = io.BytesIO()
+    wb.save(buf)
+    pkg = xlsxpatch.Package(buf.getvalue())
+    for ev in (engine.evaluate(pkg), engine.evaluate(pkg, fast=False)):
+        assert [ev.values[(0, f"A{r}")] for r in range(1, 5)] == [ExcelError("#REF!")] * 3 + [5.0]

@@ -84,6 +84,7 @@ _TOKEN = re.compile(r"""
 """, re.X | re.S)
 
 
+_MISSING_SHEET = "NO_SUCH_SHEET"         # what a reference to a missing sheet names (no alias looks like it)
 _NEXT = re.compile(r"\s*(.?)", re.S)     # the next character that is not white space
 
 
@@ -107,6 +108,66 @@ def _function_name(raw: str) -> tuple[str, bool]:
     return up, False
 
 
+# A formula's shape: its text with every cell reference replaced by the reference's offset from the formula's
+# cell, so formulas copied along a row or a column share one shape (and one translation, and one compiled tree
+# in fastcalc). _SHAPE finds, left to right, the tokens that can hide a reference (strings, quoted sheet names,
+# error constants: _TOKEN's own patterns, each of which can only start a token) and the identifiers that are
+# exactly an A1 reference: not preceded or followed by a character an identifier or a number continues with,
+# so A1B, LOG10, x.A1 or 1E5 never yield one. A text that either tokenizer could read differently gets no shape
+# (``unsure``): a bracket, an identifier right after an error constant that ends in a letter or "?" (#N/A1 is
+# #N/A then 1, #N/AA1 is #N/A then A1), "$A1" right after a number, a reference followed by " !".
+_ID_CHAR = r"[\w.$?\\\u00a1-\uffff]"
+_REF = rf"\$?[A-Za-z]{{1,3}}\$?[0-9]{{1,7}}(?!{_ID_CHAR})"
+_SHAPE = re.compile(
+    r'(?P<lit>"(?:[^"]|"")*"?'
+    r"|'(?:[^']|'')*'!)"
+    r"|(?P<unsure>\[|\#(?:N/A|NAME\?|GETTING_DATA)|(?<=[0-9.])\$)"
+    r"|(?P<err>\#(?:NULL!|DIV/0!|VALUE!|REF!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!))"
+    rf"|(?<!{_ID_CHAR})(?P<ca>\$?)(?P<col>[A-Za-z]{{1,3}})(?P<ra>\$?)(?P<row>[0-9]{{1,7}})(?!{_ID_CHAR})", re.S)
+_FOLLOWED = re.compile(r"(\s*)([(!]?)")   # an identifier followed by "(" or "!" is a function or a sheet
+
+
+def shape(text: str, row: int, col: int, ref_names=frozenset()):
+    """(literal pieces, reference texts, offsets) of a formula in the cell at ``row``, ``col``, or None where
+    the text is one the shape could misread (see _SHAPE). The text is pieces[0] + refs[0] + pieces[1] + ...;
+    each offset is (row anchored, row or row offset, column anchored, column or column offset). References off
+    Excel's grid and identifiers followed by "(" or "!" stay literal text (both tokenizers read them as names,
+    functions or sheets, whatever the cell); a defined name in ``ref_names`` (upper-cased; names that look like
+    references, which Excel forbids but a file may hold) makes the text unsure."""
+    pieces, refs, offsets = [], [], []
+    start = 0
+    for m in _SHAPE.finditer(text):
+        if m.group("lit") is not None or m.group("err") is not None:
+            continue
+        if m.group("unsure") is not None:
+            return None
+        tok = m.group(0)
+        r, c = int(m.group("row")), _col_number(m.group("col"))
+        if r > 1_048_576 or r < 1 or c > 16_384:
+            continue
+        f = _FOLLOWED.match(text, m.end())
+        if f.group(2):
+            if f.group(1) and f.group(2) == "!":
+                return None                  # "A1 !": a sheet to the translator, a reference to fastcalc
+            continue
+        if ref_names and tok.upper() in ref_names:
+            return None
+        pieces.append(text[start:m.start()])
+        start = m.end()
+        refs.append(tok)
+        ra, ca = m.group("ra") == "$", m.group("ca") == "$"
+        offsets.append((ra, r if ra else r - row, ca, c if ca else c - col))
+    pieces.append(text[start:])
+    return pieces, refs, offsets
+
+
+def _col_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
 class Translator:
     def __init__(self, pkg: Package):
         self.pkg = pkg
@@ -116,6 +177,34 @@ class Translator:
             if n.name.lower().startswith("_xlnm."):
                 continue
             self.name_alias.setdefault((excel_upper(n.name), n.local), f"_SSN_{k}")
+        ref = re.compile(_REF)
+        self.ref_names = frozenset(k for k, _ in self.name_alias if ref.fullmatch(k))
+        self._shapes: dict = {}
+
+    def translate_cell(self, text: str, sheet: int, row: int, col: int) -> tuple[Translation, tuple | None]:
+        """(``translate(text, sheet)``, the formula's shape key or None). Formulas of one shape on one sheet
+        are translated once: the others get the first one's translation with their own references put back
+        in its reference slots (translation never changes a reference, only names, sheets and functions)."""
+        found = shape(text, row, col, self.ref_names)
+        if found is None:
+            return self.translate(text, sheet), None
+        pieces, refs, offsets = found
+        key = (sheet, tuple(pieces), tuple(offsets))
+        hit = self._shapes.get(key)
+        if hit is None:
+            t = self.translate(text, sheet)
+            again = shape(t.text, row, col, self.ref_names)
+            # the translated text must hold the same references at the same offsets, in the same order
+            hit = self._shapes[key] = (t, again[0]) if again and again[1:] == (refs, offsets) else False
+            return t, (key if hit else None)
+        if hit is False:
+            return self.translate(text, sheet), None
+        first, tp = hit
+        out = [tp[0]]
+        for ref_text, piece in zip(refs, tp[1:]):
+            out.append(ref_text)
+            out.append(piece)
+        return Translation("".join(out), first.udf, first.external, first.names, first.unresolved), key
 
     def sheet_ref(self, name: str) -> tuple[str | None, bool]:
         """('SXi' alias or None, external) for a sheet reference's text."""
@@ -148,7 +237,8 @@ class Translator:
                     out.append(tok)
                     continue
                 if alias is None:       # no such sheet: the engine answers #REF!, as Excel does
-                    out.append(tok)
+                    # (a missing sheet named like an alias, SX1, must not become the workbook's second sheet)
+                    out.append(f"'{_MISSING_SHEET}'!" if kind == "qsheet" else _MISSING_SHEET)
                     qualified = -1
                     continue
                 qualified = int(alias[2:])
@@ -194,12 +284,13 @@ class Translator:
 # ------------------------------------------------------------------------ the in-memory book for formulas
 
 class _Cell:
-    __slots__ = ("coordinate", "value", "data_type", "row", "column")
+    __slots__ = ("coordinate", "value", "data_type", "row", "column", "shape")
 
-    def __init__(self, row, col, value, data_type):
+    def __init__(self, row, col, value, data_type, shape=None):
         self.row, self.column = row, col
         self.coordinate = f"{col_letters(col)}{row}"
         self.value, self.data_type = value, data_type
+        self.shape = shape      # a formula's shape key (Translator.translate_cell), shared by its copies
 
 
 class _Sheet:
@@ -347,7 +438,7 @@ def prepare(pkg: Package) -> tuple[Evaluation, _Book]:
             text = texts.get(key)
             if text is not None:
                 ev.formula_cells.add(key)
-                t = tr.translate(text, i)
+                t, shape_key = tr.translate_cell(text, i, row, col)
                 if t.udf or t.names & udf_names:
                     ev.udf_cells.add(key)
                 for call in t.unresolved:
@@ -356,7 +447,7 @@ def prepare(pkg: Package) -> tuple[Evaluation, _Book]:
                     ev.external_cells.add(key)
                     fs.add(_value_cell(row, col, c.value))
                     continue
-                fs.add(_Cell(row, col, "=" + t.text, "f"))
+                fs.add(_Cell(row, col, "=" + t.text, "f", shape_key))
                 if key in ev.array_cells:
                     fs.array_formulae[ref] = c.fattrs.get("ref", ref)
             elif ref in covered:

@@ -174,18 +174,26 @@ def normalised(text: str, origin):
     return tuple(out)
 
 
+_END = ("end", "")
+# Binary operators and their precedence (Excel's, lowest first); all are left-associative, "^" included.
+_BINARY = {"=": 1, "<>": 1, "<": 1, ">": 1, "<=": 1, ">=": 1, "&": 2, "+": 3, "-": 3, "*": 4, "/": 4, "^": 5}
+
+
 class _Parser:
     def __init__(self, toks, sheet_index):
-        self.toks = toks
+        self.toks = list(toks)
+        self.n = len(self.toks)
+        self.toks.append(_END)               # so peek needs no bounds check
         self.i = 0
         self.sheet_index = sheet_index       # sheet name -> index, or None (unsupported)
 
     def peek(self):
-        return self.toks[self.i] if self.i < len(self.toks) else ("end", "")
+        return self.toks[self.i]
 
     def take(self):
-        t = self.peek()
-        self.i += 1
+        t = self.toks[self.i]
+        if self.i < self.n:
+            self.i += 1
         return t
 
     def expect(self, tok):
@@ -193,42 +201,25 @@ class _Parser:
             raise Unsupported(f"expected {tok!r}")
 
     def parse(self):
-        node = self.comparison()
-        if self.i != len(self.toks):
+        node = self.expression()
+        if self.i != self.n:
             raise Unsupported(f"unexpected {self.peek()[1]!r}")
         return node
 
-    def comparison(self):
-        a = self.concat()
-        while self.peek()[0] == "op" and self.peek()[1] in ("=", "<>", "<", ">", "<=", ">="):
-            a = ("bin", self.take()[1], a, self.concat())
-        return a
-
-    def concat(self):
-        a = self.additive()
-        while self.peek() == ("op", "&"):
-            self.take()
-            a = ("bin", "&", a, self.additive())
-        return a
-
-    def additive(self):
-        a = self.term()
-        while self.peek()[0] == "op" and self.peek()[1] in ("+", "-"):
-            a = ("bin", self.take()[1], a, self.term())
-        return a
-
-    def term(self):
-        a = self.power()
-        while self.peek()[0] == "op" and self.peek()[1] in ("*", "/"):
-            a = ("bin", self.take()[1], a, self.power())
-        return a
-
-    def power(self):
+    def expression(self, least=1):
+        """Operators of precedence ``least`` or higher, by precedence climbing: ``a op b`` with ``b`` holding
+        only operators that bind tighter (so every operator is left-associative)."""
         a = self.unary()
-        while self.peek() == ("op", "^"):
-            self.take()
-            a = ("bin", "^", a, self.unary())
-        return a
+        toks = self.toks
+        while True:
+            kind, tok = toks[self.i]
+            if kind != "op":
+                return a
+            p = _BINARY.get(tok)
+            if p is None or p < least:
+                return a
+            self.i += 1
+            a = ("bin", tok, a, self.expression(p + 1))
 
     def unary(self):
         t = self.peek()
@@ -253,7 +244,7 @@ class _Parser:
         if kind == "err":
             return ("err", tok)
         if kind == "op" and tok == "(":
-            node = self.comparison()
+            node = self.expression()
             self.expect(")")
             return node
         sheet = None
@@ -276,7 +267,7 @@ class _Parser:
             while True:
                 if self.peek()[0] == "op" and self.peek()[1] in (",", ")"):
                     raise Unsupported("an empty argument")
-                args.append(self.comparison())
+                args.append(self.expression())
                 t = self.take()
                 if t == ("op", ")"):
                     return ("call", name, args)
@@ -637,22 +628,28 @@ class Compiler:
         self._name_stack: list = []
         self._trees: dict = {}
         self._compiled: dict = {}
+        self._by_shape: dict = {}
+        self._sheet_aliases = {f"SX{i}": i for i in range(sheet_count)}     # engine.Translator's sheet names
         self.ctx = [0, 0]                    # the cell a shared closure is evaluated for (row, col)
         self.origin = None
         self.volatile = False
 
     def sheet_index(self, name):
-        m = re.fullmatch(r"SX(\d+)", name)
-        if not m or int(m.group(1)) >= self.sheet_count:
+        i = self._sheet_aliases.get(name)
+        if i is None:
             raise Unsupported(f"a reference to a sheet that is not in the workbook ({name})")
-        return int(m.group(1))
+        return i
 
-    def formula(self, text: str, sheet: int, origin):
+    def formula(self, text: str, sheet: int, origin, shape=None):
         """(closure giving the cell's value, static references as Ref keys) of the formula in cell ``origin``.
         Formulas copied across cells (the same tokens relative to their cell) share one closure, which reads
-        its cell from ``self.ctx`` (set by the caller before each call)."""
-        toks = normalised(text, origin)
-        entry = self._compiled.get((toks, sheet))
+        its cell from ``self.ctx`` (set by the caller before each call). ``shape``: the key
+        ``engine.Translator.translate_cell`` gave the formula (formulas of one shape on one sheet have the same
+        tokens relative to their cells), so a copy is neither tokenised nor looked up by its tokens again."""
+        entry = self._by_shape.get(shape) if shape is not None else None
+        if entry is None:
+            toks = normalised(text, origin)
+            entry = self._compiled.get((toks, sheet))
         if entry is None:
             tree = self._trees.get(toks)
             if tree is None:
@@ -669,6 +666,8 @@ class Compiler:
             entry = (cell, self.refs, shared)
             if shared:
                 self._compiled[(toks, sheet)] = entry
+        if shape is not None and entry[2]:
+            self._by_shape[shape] = entry
         cell, descs, shared = entry
         refs = []
         for d in descs:
@@ -1561,7 +1560,7 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
             for c in row.values():
                 key = (i, c.coordinate)
                 if c.data_type == "f" and key in ev.formula_cells and key not in ev.external_cells:
-                    texts[(i, c.row, c.column)] = (key, c.value[1:])
+                    texts[(i, c.row, c.column)] = (key, c.value[1:], getattr(c, "shape", None))
                 elif c.data_type == "f":          # an error constant, or an external formula's cached value
                     v = src[c.coordinate].value
                     cells[(i, c.row, c.column)] = _error(v) if v is not None else None
@@ -1591,8 +1590,8 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
 
     compiled = {}
     refs = {}
-    for pos, (key, t) in texts.items():
-        fn, rs = comp.formula(t, pos[0], pos[1:])
+    for pos, (key, t, shape) in texts.items():
+        fn, rs = comp.formula(t, pos[0], pos[1:], shape)
         compiled[pos] = fn
         refs[pos] = rs
     # dependency graph: formula cell -> formula cells it reads
