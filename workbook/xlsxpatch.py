@@ -50,6 +50,13 @@ def _element(name: bytes) -> re.Pattern:
 
 
 CELL = _element(rb"c")
+# The cells Excel and openpyxl write most: <c r="B3" s="1" t="s"><f>...</f><v>...</v></c>, attributes in that
+# order, no namespace prefix, no white space between elements, <f> without attributes. _CELLS tries this form
+# first and falls back to CELL's at the same position; where the fast form matches, CELL matches the same span
+# (the fast body holds no "<" but its own <f>/<v> tags, so the first "</c>" ends both), so the two read alike.
+_FAST_CELL = (rb'<c r="(?P<fcol>[A-Z]{1,3})(?P<frow>[1-9][0-9]{0,6})"(?: s="[0-9]+")?(?: t="(?P<ft>[a-z]+)")?'
+              rb'(?:/>|>(?:<f>(?P<ff>[^<]*)</f>)?(?:<v>(?P<fv>[^<]*)</v>)?</c>)')
+_CELLS = re.compile(_FAST_CELL + rb"|" + CELL.pattern, re.S)
 ROW = _element(rb"row")
 FORMULA = _element(rb"f")
 VALUE = _element(rb"v")
@@ -192,6 +199,15 @@ def _normalise_sheet(xml: bytes) -> bytes:
     return xml[: sd.start("body")] + ROW.sub(fix_row, body) + xml[sd.end("body"):]
 
 
+def _plain_value(t: bytes | None, raw: bytes | None, strings: list[str]):
+    """The cached value of a cell whose <v> holds ``raw`` (None: no <v>), as _cell_value reads it."""
+    if t == b"inlineStr":               # its text is in <is>, which the fast form never holds
+        return ""
+    if raw is None:
+        return None
+    return _typed_value(t, raw, strings)
+
+
 def _cell_value(t: bytes | None, body: bytes, strings: list[str]):
     if t == b"inlineStr":
         is_ = INLINE.search(body)
@@ -200,7 +216,10 @@ def _cell_value(t: bytes | None, body: bytes, strings: list[str]):
     v = VALUE.search(body)
     if not v:
         return None
-    raw = v.group("body") or b""
+    return _typed_value(t, v.group("body") or b"", strings)
+
+
+def _typed_value(t: bytes | None, raw: bytes, strings: list[str]):
     if t == b"s":
         try:
             return strings[int(raw)]
@@ -276,27 +295,49 @@ class Package:
         sd = SHEET_DATA.search(sheet.xml)
         if not sd or not sd.group("body"):
             return
-        for m in CELL.finditer(sd.group("body")):
-            a = attrs_of(m.group("attrs"))
-            try:
-                row, col = split_ref(a.get(b"r", b"").decode())
-            except ValueError:
-                raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell with an invalid reference "
-                                                  f"{a.get(b'r', b'')[:20]!r}")
-            if row > 1_048_576 or col > 16_384:
-                raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
-            body = m.group("body") or b""
-            ref = f"{col_letters(col)}{row}"
-            cell = Cell(ref, value=_cell_value(a.get(b"t"), body, self.strings))
-            fm = FORMULA.search(body)
-            if fm:
-                cell.fattrs = {k.decode(): v.decode() for k, v in attrs_of(fm.group("attrs")).items()}
-                text = decode_text(fm.group("body") or b"") if fm.group("body") else None
-                cell.formula = text[1:] if text and text.startswith("=") else text
-                if cell.formula is None and cell.fattrs.get("t") != "shared":
-                    cell.fattrs = {}
-            sheet.cells[ref] = cell        # a repeated reference: the later cell wins, as in Excel
-            sheet.max_row, sheet.max_col = max(sheet.max_row, row), max(sheet.max_col, col)
+        cells, strings = sheet.cells, self.strings
+        max_row = max_col = 0
+        for m in _CELLS.finditer(sd.group("body")):
+            letters = m.group("fcol")
+            if letters is not None:               # the common form (see _FAST_CELL)
+                row, col = int(m.group("frow")), col_index(letters.decode())
+                ref = letters.decode() + m.group("frow").decode()
+                if row > 1_048_576 or col > 16_384:
+                    raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
+                cell = Cell(ref, value=_plain_value(m.group("ft"), m.group("fv"), strings))
+                f = m.group("ff")
+                if f:
+                    text = decode_text(f)
+                    cell.formula = text[1:] if text.startswith("=") else text
+            else:
+                cell, row, col = self._general_cell(sheet, m)
+                ref = cell.ref
+            cells[ref] = cell                     # a repeated reference: the later cell wins, as in Excel
+            if row > max_row:
+                max_row = row
+            if col > max_col:
+                max_col = col
+        sheet.max_row, sheet.max_col = max(sheet.max_row, max_row), max(sheet.max_col, max_col)
+
+    def _general_cell(self, sheet: Sheet, m: re.Match):
+        a = attrs_of(m.group("attrs"))
+        try:
+            row, col = split_ref(a.get(b"r", b"").decode())
+        except ValueError:
+            raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell with an invalid reference "
+                                              f"{a.get(b'r', b'')[:20]!r}")
+        if row > 1_048_576 or col > 16_384:
+            raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
+        body = m.group("body") or b""
+        cell = Cell(f"{col_letters(col)}{row}", value=_cell_value(a.get(b"t"), body, self.strings))
+        fm = FORMULA.search(body)
+        if fm:
+            cell.fattrs = {k.decode(): v.decode() for k, v in attrs_of(fm.group("attrs")).items()}
+            text = decode_text(fm.group("body") or b"") if fm.group("body") else None
+            cell.formula = text[1:] if text and text.startswith("=") else text
+            if cell.formula is None and cell.fattrs.get("t") != "shared":
+                cell.fattrs = {}
+        return cell, row, col
 
     def sheet_index(self, name: str) -> int | None:
         key = excel_upper(name)
