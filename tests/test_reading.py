@@ -20,7 +20,8 @@ from udfs.core.errors import ScalesheetError  # noqa: E402
 from workbook import xlsxpatch  # noqa: E402
 
 TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "templates", "Scalesheet.xlsx")
-GENERAL_ONLY = re.compile(rb"(?!)(?P<fcol>)(?P<frow>)(?P<ft>)(?P<ff>)(?P<fv>)|" + xlsxpatch.CELL.pattern, re.S)
+GENERAL_ONLY = re.compile(rb"(?!)(?P<fcol>)(?P<frow>)(?P<ft>)(?P<ff>)(?P<fv>)(?P<icol>)(?P<irow>)(?P<itext>)|"
+                          + xlsxpatch.CELL.pattern, re.S)
 
 
 def cells_of(data: bytes, general: bool, monkeypatch) -> object:
@@ -69,7 +70,9 @@ def _random_cell(rnd: random.Random, ref: str, off_grid: bool) -> str:
     f = "" if formula is None else rnd.choice([f"<f>{formula}</f>", f'<f t="shared" si="0">{formula}</f>',
                                                "<f/>", f"<f>{formula}</f>"])
     if t == "inlineStr" and rnd.random() < 0.5:
-        v = f"<is><t>{value}</t></is>"
+        v = rnd.choice([f"<is><t>{value}</t></is>", f'<is><t xml:space="preserve">{value}</t></is>',
+                        f"<is><t>{value}</t><t>2</t></is>", f"<is><r><t>{value}</t></r></is>",
+                        f"<is><t>{value}</t><rPh><t>x</t></rPh></is>"])
     else:
         v = rnd.choice([f"<v>{value}</v>", "", "<v/>", f"<v>{value}</v>"])
     gap = rnd.choice(["", "", "", " ", "\n"])

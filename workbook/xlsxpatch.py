@@ -56,7 +56,9 @@ CELL = _element(rb"c")
 # (the fast body holds no "<" but its own <f>/<v> tags, so the first "</c>" ends both), so the two read alike.
 _FAST_CELL = (rb'<c r="(?P<fcol>[A-Z]{1,3})(?P<frow>[1-9][0-9]{0,6})"(?: s="[0-9]+")?(?: t="(?P<ft>[a-z]+)")?'
               rb'(?:/>|>(?:<f>(?P<ff>[^<]*)</f>)?(?:<v>(?P<fv>[^<]*)</v>)?</c>)')
-_CELLS = re.compile(_FAST_CELL + rb"|" + CELL.pattern, re.S)
+_FAST_INLINE = (rb'<c r="(?P<icol>[A-Z]{1,3})(?P<irow>[1-9][0-9]{0,6})"(?: s="[0-9]+")? t="inlineStr">'
+                rb'<is><t(?: xml:space="preserve")?>(?P<itext>[^<]*)</t></is></c>')   # a text typed in a cell
+_CELLS = re.compile(_FAST_CELL + rb"|" + _FAST_INLINE + rb"|" + CELL.pattern, re.S)
 ROW = _element(rb"row")
 FORMULA = _element(rb"f")
 VALUE = _element(rb"v")
@@ -309,6 +311,13 @@ class Package:
                 if f:
                     text = decode_text(f)
                     cell.formula = text[1:] if text.startswith("=") else text
+            elif m.group("icol") is not None:
+                letters = m.group("icol")
+                row, col = int(m.group("irow")), col_index(letters.decode())
+                ref = letters.decode() + m.group("irow").decode()
+                if row > 1_048_576 or col > 16_384:
+                    raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
+                cell = Cell(ref, value=decode_text(m.group("itext")))
             else:
                 cell, row, col = self._general_cell(sheet, m)
                 ref = cell.ref
@@ -528,9 +537,11 @@ def validate(data: bytes, label: str = "output") -> Package:
         if bad:
             raise ScalesheetError(label, f"the written file failed its own check (part {bad} does not read back); "
                                          "nothing was written")
+        from .safeio import check_xml
+
         for info in zf.infolist():
             if info.filename.endswith((".xml", ".rels", ".vml")):
-                SafeET.fromstring(zf.read(info.filename))
+                check_xml(zf.read(info.filename))
         return Package(data, label)
     except ScalesheetError:
         raise
