@@ -5,6 +5,7 @@ whose cells mix the fast form with forms only the general pattern reads."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
@@ -20,7 +21,7 @@ from udfs.core.errors import ScalesheetError  # noqa: E402
 from workbook import xlsxpatch  # noqa: E402
 
 TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "templates", "Scalesheet.xlsx")
-GENERAL_ONLY = re.compile(rb"(?!)(?P<fcol>)(?P<frow>)(?P<ft>)(?P<ff>)(?P<fv>)(?P<icol>)(?P<irow>)(?P<itext>)|"
+GENERAL_ONLY = re.compile(rb"(?!)(?P<fcol>)(?P<frow>)(?P<fs>)(?P<ft>)(?P<ff>)(?P<fv>)(?P<icol>)(?P<irow>)(?P<itext>)|"
                           + xlsxpatch.CELL.pattern, re.S)
 
 
@@ -98,3 +99,33 @@ def test_random_sheets_read_alike(seed, tmp_path, monkeypatch):
     fast = cells_of(data, False, monkeypatch)
     assert fast == cells_of(data, True, monkeypatch)
     assert seed % 10 == 9 or fast[0] != "refused"      # most sheets read, so their cells are compared
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_sheets_patch_alike(seed, tmp_path, monkeypatch):
+    """xlsxpatch.apply rewrites cells through the same two patterns: the written bytes must not depend on
+    which one read a cell (edits of every kind: keep the formula, freeze, rewrite; cells without edits)."""
+    rnd = random.Random(1000 + seed)
+    rows = {r: [_random_cell(rnd, f"{xlsxpatch.col_letters(c)}{r}", False) for c in range(1, rnd.randint(1, 12))]
+            for r in range(1, 30)}
+    path = hostile.book(str(tmp_path / "p.xlsx"), [("S", hostile.sheet(rows))])
+    data = open(path, "rb").read()
+    try:
+        pkg = xlsxpatch.Package(data)
+    except ScalesheetError:
+        return
+    edits = {}
+    for ref in pkg.sheets[0].cells:
+        kind = rnd.random()
+        if kind < 0.2:
+            continue
+        formula = xlsxpatch.KEEP if kind < 0.6 else None if kind < 0.8 else "1+2&\"<x>\""
+        edits[(0, ref)] = xlsxpatch.Edit(rnd.choice([1.5, "t<x>", True, None, xlsxpatch.ErrorText("#N/A")]), formula)
+    assert edits
+    fast = xlsxpatch.apply(xlsxpatch.Package(data), edits, macros=False)
+    with monkeypatch.context() as m:
+        m.setattr(xlsxpatch, "_CELLS", GENERAL_ONLY)
+        general = xlsxpatch.apply(xlsxpatch.Package(data), edits, macros=False)
+    assert fast[1] == general[1]
+    a, b = zipfile.ZipFile(io.BytesIO(fast[0])), zipfile.ZipFile(io.BytesIO(general[0]))
+    assert [(n, a.read(n)) for n in a.namelist()] == [(n, b.read(n)) for n in b.namelist()]

@@ -16,6 +16,7 @@ package before anything replaces a file.
 
 from __future__ import annotations
 
+import copy
 import functools
 import html
 import io
@@ -54,7 +55,7 @@ CELL = _element(rb"c")
 # order, no namespace prefix, no white space between elements, <f> without attributes. _CELLS tries this form
 # first and falls back to CELL's at the same position; where the fast form matches, CELL matches the same span
 # (the fast body holds no "<" but its own <f>/<v> tags, so the first "</c>" ends both), so the two read alike.
-_FAST_CELL = (rb'<c r="(?P<fcol>[A-Z]{1,3})(?P<frow>[1-9][0-9]{0,6})"(?: s="[0-9]+")?(?: t="(?P<ft>[a-z]+)")?'
+_FAST_CELL = (rb'<c r="(?P<fcol>[A-Z]{1,3})(?P<frow>[1-9][0-9]{0,6})"(?: s="(?P<fs>[0-9]+)")?(?: t="(?P<ft>[a-z]+)")?'
               rb'(?:/>|>(?:<f>(?P<ff>[^<]*)</f>)?(?:<v>(?P<fv>[^<]*)</v>)?</c>)')
 _FAST_INLINE = (rb'<c r="(?P<icol>[A-Z]{1,3})(?P<irow>[1-9][0-9]{0,6})"(?: s="[0-9]+")? t="inlineStr">'
                 rb'<is><t(?: xml:space="preserve")?>(?P<itext>[^<]*)</t></is></c>')   # a text typed in a cell
@@ -408,22 +409,42 @@ def _patch_sheet(xml: bytes, edits: dict[str, Edit]) -> tuple[bytes, int, int, i
         return xml, 0, 0, 0
 
     def replace(m: re.Match) -> bytes:
-        a = attrs_of(m.group("attrs"))
-        ref = a.get(b"r", b"").decode()
-        edit = edits.get(ref)
-        if edit is None:
-            return m.group(0)
-        p = m.group("p")
-        fm = FORMULA.search(m.group("body") or b"")
-        keep = b"".join(b' %s="%s"' % (k, a[k]) for k in (b"r", b"s") if k in a)
+        letters = m.group("fcol")
+        if letters is not None:                  # the common form: no attributes or elements to parse
+            edit = edits.get((letters + m.group("frow")).decode())
+            if edit is None:
+                return m.group(0)
+            p = b""
+            keep = b' r="' + letters + m.group("frow") + b'"' + (b' s="' + m.group("fs") + b'"' if m.group("fs")
+                                                                  else b"")
+            f = m.group("ff")
+            f = None if f is None else b"<f>" + f + b"</f>"
+        else:
+            if m.group("icol") is not None and (m.group("icol") + m.group("irow")).decode() not in edits:
+                return m.group(0)
+            m = CELL.match(m.group(0))
+            a = attrs_of(m.group("attrs"))
+            raw = a.get(b"r", b"").decode()
+            try:
+                row, col = split_ref(raw)
+                ref = f"{col_letters(col)}{row}"      # as Package names the cell ($A1, a1: A1)
+            except ValueError:
+                ref = raw
+            edit = edits.get(ref)
+            if edit is None:
+                return m.group(0)
+            p = m.group("p")
+            fm = FORMULA.search(m.group("body") or b"")
+            f = None if fm is None else fm.group(0)
+            keep = b"".join(b' %s="%s"' % (k, a[k]) for k in (b"r", b"s") if k in a)
         if edit.formula is KEEP:
-            if fm is None:        # a cell inside an array formula's range: only its value changes
+            if f is None:         # a cell inside an array formula's range: only its value changes
                 t, inner = value_xml(edit.value, p, None)
             else:
                 counts[1] += 1
-                t, inner = value_xml(edit.value, p, fm.group(0))
+                t, inner = value_xml(edit.value, p, f)
         elif edit.formula is None:
-            counts[0] += fm is not None
+            counts[0] += f is not None
             t, inner = value_xml(edit.value, p, None)
         else:
             counts[2] += 1
@@ -432,7 +453,7 @@ def _patch_sheet(xml: bytes, edits: dict[str, Edit]) -> tuple[bytes, int, int, i
             return b"<" + p + b"c" + keep + b"/>"
         return b"<" + p + b"c" + keep + t + b">" + inner + b"</" + p + b"c>"
 
-    body = CELL.sub(replace, sd.group("body"))
+    body = _CELLS.sub(replace, sd.group("body"))
     return xml[: sd.start("body")] + body + xml[sd.end("body"):], *counts
 
 
@@ -524,7 +545,7 @@ def apply(pkg: Package, edits: dict[tuple[int, str], Edit], *, macros: bool,
                 data = _full_calc_on_load(data)
                 if name_edits:
                     data = _patch_names(data, name_edits)
-            zout.writestr(info, data)
+            zout.writestr(copy.copy(info), data)     # writestr updates the ZipInfo it is given: not the input's
     return out.getvalue(), stats
 
 
