@@ -57,6 +57,7 @@ _TOKEN = re.compile(r"""
 | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?(?![\w.]))
 | (?P<ident>\$?[A-Za-z_\\\u00a1-\uffff][\w.$?\\\u00a1-\uffff]*)
 | (?P<op><>|<=|>=|[-+*/^&=<>%(),:;{}!@\[\]#])
+| (?P<bad>.)
 """, re.X | re.S)
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 
@@ -83,21 +84,21 @@ def tokens(text: str) -> list[tuple[str, str]]:
     """(kind, text) of each token of a formula (without its leading '='); kinds: str err sheet num ident op, and
     ws for white space. Raises Unsupported on a character the tokenizer does not know."""
     out = []
-    pos, n = 0, len(text)
-    while pos < n:
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise Unsupported(f"cannot read {text[pos:pos + 10]!r}")
-        kind, tok = m.lastgroup, m.group(0)
-        pos = m.end()
+    bang = False                      # the "!" after an unquoted sheet name, already in its token
+    for m in _TOKEN.finditer(text):   # contiguous: every character is some token, "bad" at worst
+        kind, tok = m.lastgroup, m.group()
+        if bang:
+            bang = False
+            continue
+        if kind == "bad":
+            raise Unsupported(f"cannot read {text[m.start():m.start() + 10]!r}")
         if kind == "qsheet":
             out.append(("sheet", tok[1:-2].replace("''", "'")))
-            continue
-        if kind == "ident" and pos < n and text[pos] == "!":
+        elif kind == "ident" and text.startswith("!", m.end()):
             out.append(("sheet", tok))
-            pos += 1
-            continue
-        out.append((kind, tok))
+            bang = True
+        else:
+            out.append((kind, tok))
     return out
 
 
