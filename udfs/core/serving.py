@@ -134,49 +134,148 @@ def ttft_at_rate_s(a, gpu, p, kv, requests_per_s, prompt, output, concurrency, g
 
 
 def _rho_for_wait(service_s, budget_s, percentile):
-    """Largest utilisation whose percentile wait stays within ``budget_s`` (bisection, vectorised)."""
+    """Largest utilisation whose percentile wait stays within ``budget_s`` (bisection, vectorised).
+
+    The wait is md1_wait's, written out for rho in [0, 0.999] (below 1, so neither the clip nor the
+    rho >= 1 branch applies): mean = rho s / (2 (1 - rho)); percentile: (mean / rho) ln(rho / q) when
+    rho > q, else 0. The same operations in the same order give md1_wait's numbers bit for bit."""
+    s = _f(service_s)
+    budget = _f(budget_s)
     lo = np.zeros(np.shape(budget_s))
     hi = np.full(np.shape(budget_s), 0.999)
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        ok = md1_wait(mid, service_s, percentile) <= budget_s
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    q = None if percentile is None else 1 - _f(percentile)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            wait = mid * s / (2 * (1 - mid))
+            if q is not None:
+                wait = np.where(mid > q, wait / np.maximum(mid, 1e-300) * np.log(np.maximum(mid, q) / q), 0.0)
+            ok = wait <= budget
+            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
     return np.where(budget_s >= 0, lo, 0.0)
+
+
+_CANDIDATE_CELLS = 200_000  # largest (candidate concurrencies x replica sizes x cells) tabulated at once
+_SLO_MEMO: dict = {}
+_SLO_MEMO_SIZE = 256
+
+
+def _record_key(r):
+    """Hashable value of a catalog record whose fields are all single values (GPU.peak_tflops: one row);
+    None otherwise. Numbers by their bytes, so that a NaN field (no figure) equals itself."""
+    out = []
+    for v in r.__dict__.values():
+        v = np.asarray(v)
+        if v.dtype.kind in "OUS":
+            if v.ndim:
+                return None
+            out.append(str(v))
+        elif v.ndim == 0 or (v.ndim == 1 and v.size <= 16):
+            out.append((v.dtype.str, v.shape, v.tobytes()))
+        else:
+            return None
+    return (type(r).__name__, *out)
+
+
+def _slo_key(a, gpu, p, kv, engine, calibration, numbers, sizes):
+    """Memo key of one slo_plan call whose every argument is one value; None for arrays (not memoised)."""
+    keys = [_record_key(r) for r in (a, gpu, p, kv)]
+    if any(k is None for k in keys):
+        return None
+    if isinstance(engine, dict):
+        return None
+    flat = []
+    for x in (calibration, *numbers):
+        if x is None:
+            flat.append(None)
+            continue
+        x = np.asarray(x)
+        if x.ndim or x.dtype.kind not in "biuf":
+            return None
+        flat.append(np.float64(x).tobytes())
+    eng = None if engine is None else np.asarray(engine)
+    if eng is not None and eng.ndim:
+        return None
+    return (*keys, None if eng is None else str(eng), *flat, tuple(sizes))
 
 
 def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps_per_user, engine=None,
              calibration=None, percentile=0.95, sizes=REPLICA_SIZES) -> dict:
     """Fewest GPUs (replicas x GPUs per replica) meeting the TTFT percentile and per-user speed targets.
 
+    For each replica size t (GPUs per replica): nmax = max_concurrency(prompt + output, t); the concurrency
+    n is the largest n <= nmax whose per-user speed 1 / itl_s(n, t) meets the target (per-user speed falls
+    with n, so a bisection on n); the request capacity per replica cap = n / (ttft_s(t) + output x itl_s(n, t))
+    (request_capacity); the utilisation rho that keeps the percentile TTFT wait within ttft target - ttft_s(t)
+    (_rho_for_wait); replicas = ceil(requests_per_s / (rho x cap)); GPUs = replicas x t. The size with the
+    fewest GPUs wins (the smaller size on a tie).
+
     Returns arrays: gpus, replicas, gpus_per_replica, concurrency (per replica), capacity (requests/s per
     replica); gpus is inf where no replica size up to 8 GPUs meets the targets.
+
+    Speed: the replica sizes are one axis of the arrays; itl_s is evaluated once for every concurrency the
+    bisection can visit (1..max nmax, at most the engine's max_num_seqs) with the prefill share computed
+    once per size, and the bisection looks the answers up (arrays too large for that table evaluate itl_s at
+    each step instead). A call whose arguments are all single values is remembered (Excel asks for the
+    GPUs and the replicas of the same plan). Same numbers as evaluating serve_tokps / request_capacity per
+    step (tests/test_serving_fast.py).
     """
     lam, P_, O = _f(requests_per_s), _f(prompt), _f(output)
-    engine = speed.engine_params(engine, gpu, p)    # once: the search below evaluates ~60 steps per size
+    key = _slo_key(a, gpu, p, kv, engine, calibration, (requests_per_s, prompt, output, ttft_target_s,
+                                                        tokps_per_user, percentile), sizes)
+    if key is not None and key in _SLO_MEMO:
+        return {k: v.copy() for k, v in _SLO_MEMO[key].items()}
+    engine = speed.engine_params(engine, gpu, p)    # once: the search below evaluates many steps
     shape = np.broadcast_shapes(lam.shape, P_.shape, O.shape, _f(ttft_target_s).shape, _f(tokps_per_user).shape,
                                 np.shape(gpu.memory_gib), np.shape(a.n_layers), np.shape(p.bits))
+    T = np.asarray(sizes, dtype=np.float64).reshape((len(sizes),) + (1,) * len(shape))  # sizes axis first
+    full = (len(sizes),) + shape
+    target = _f(tokps_per_user)
+    nmax = np.broadcast_to(max_concurrency(a, gpu, p, kv, P_ + O, T, engine), full).astype(np.float64)
+    # itl_s(n) = decode_step_s(mid context, n) + n / output x prefill_compute_s: the prefill part per size once
+    out = np.maximum(O, 1)
+    mid_ctx = P_ + out / 2
+    pre = speed.prefill_compute_s(a, gpu, p, P_, T, engine, calibration)
+
+    def itl(n):
+        return speed.decode_step_s(a, gpu, p, mid_ctx, n, T, kv, engine, calibration) + n / out * pre
+
+    top = float(np.max(nmax, initial=0)) if np.all(np.isfinite(nmax)) else np.inf
+    top = max(top, 1.0)
+    if top * np.prod(full) <= _CANDIDATE_CELLS:
+        cand = np.arange(1, top + 1).reshape((-1,) + (1,) * len(full))  # concurrencies 1..top, axis 0
+        table = np.broadcast_to(itl(cand), (len(cand),) + full)
+
+        def itl_at(n):  # n: whole numbers in 1..top
+            return np.take_along_axis(table, (n.astype(np.intp) - 1)[None], axis=0)[0]
+    else:
+        itl_at = itl
+    ok1 = 1 / itl_at(np.ones(full)) >= target
+    # largest n <= nmax with per-user speed >= target: speed falls with n, so bisect on n
+    lo, hi = np.zeros(full), nmax
+    for _ in range(12):
+        mid = np.maximum(np.floor((lo + hi + 1) / 2), 1)
+        fast = 1 / itl_at(mid) >= target
+        lo = np.where(fast & (mid <= hi), np.maximum(lo, mid), lo)
+        hi = np.where(fast, hi, np.minimum(hi, mid - 1))
+    n = np.where(ok1 & (nmax >= 1), np.maximum(lo, 1), 0)
+    s = speed.ttft_s(a, gpu, p, P_, 1, T, engine, calibration)
+    n1 = np.maximum(n, 1)
+    cap = np.where(n >= 1, n1 / (s + O * itl_at(n1)), 0)  # request_capacity at n (its ttft0 is s)
+    rho = _rho_for_wait(np.broadcast_to(s, full), _f(ttft_target_s) - s, percentile)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reps = np.where((n >= 1) & (rho > 0) & (cap > 0), np.maximum(np.ceil(lam / (rho * cap) - 1e-9), 1), np.inf)
     best = {k: np.full(shape, np.inf) for k in ("gpus", "replicas", "gpus_per_replica", "concurrency", "capacity")}
-    for t in sizes:
-        nmax = max_concurrency(a, gpu, p, kv, P_ + O, t, engine)
-        # largest n <= nmax with per-user speed >= target: speed falls with n, so bisect on n
-        lo, hi = np.zeros(shape), np.broadcast_to(nmax, shape).astype(np.float64)
-        ok1 = serve_tokps(a, gpu, p, kv, 1, P_, O, t, engine, calibration, per_user=True) >= tokps_per_user
-        for _ in range(12):
-            mid = np.maximum(np.floor((lo + hi + 1) / 2), 1)
-            fast = serve_tokps(a, gpu, p, kv, mid, P_, O, t, engine, calibration, per_user=True) >= tokps_per_user
-            lo = np.where(fast & (mid <= hi), np.maximum(lo, mid), lo)
-            hi = np.where(fast, hi, np.minimum(hi, mid - 1))
-        n = np.where(ok1 & (nmax >= 1), np.maximum(lo, 1), 0)
-        s = speed.ttft_s(a, gpu, p, P_, 1, t, engine, calibration)
-        cap = np.where(n >= 1, request_capacity(a, gpu, p, kv, np.maximum(n, 1), P_, O, t, engine, calibration), 0)
-        rho = _rho_for_wait(s, _f(ttft_target_s) - s, percentile)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            reps = np.where((n >= 1) & (rho > 0) & (cap > 0), np.maximum(np.ceil(lam / (rho * cap) - 1e-9), 1), np.inf)
-        total = reps * t
+    for i, t in enumerate(sizes):
+        total = reps[i] * t
         better = total < best["gpus"]
-        for k, v in (("gpus", total), ("replicas", reps), ("gpus_per_replica", np.full(shape, float(t))),
-                     ("concurrency", n), ("capacity", cap)):
+        for k, v in (("gpus", total), ("replicas", reps[i]), ("gpus_per_replica", np.full(shape, float(t))),
+                     ("concurrency", n[i]), ("capacity", cap[i])):
             best[k] = np.where(better, v, best[k])
+    if key is not None:
+        if len(_SLO_MEMO) >= _SLO_MEMO_SIZE:
+            _SLO_MEMO.pop(next(iter(_SLO_MEMO)))
+        _SLO_MEMO[key] = {k: v.copy() for k, v in best.items()}
     return best
 
 
