@@ -125,33 +125,58 @@ def _precision_kinds() -> dict:
     return {r["name"]: r.get("kind", "").strip() for r in precision_table().rows}
 
 
+_LINK_KINDS = {"nvlink": 1.0, "xgmi": 1.0, "ici": 1.0, "pcie": 0.0, "none": 0.0, "roce": 0.0}
+_GPU_FACTS: list = [None, {}]  # [the gpu_table they were read from, {name: (apple, geforce, acc16, link)}]
+
+
+def _gpu_facts(name: str) -> tuple[bool, bool, float, float]:
+    """(Apple, GeForce, fp16-accumulate TFLOPS, link kind) of a GPU name from its catalog row (defaults for a
+    name not in the catalog), read once per name and per loaded catalog."""
+    table = gpu_table()
+    if _GPU_FACTS[0] is not table:
+        _GPU_FACTS[:] = [table, {}]
+    facts = _GPU_FACTS[1]
+    if name in facts:
+        return facts[name]
+    r = next((row for row in table.rows if row["name"] == name), {})
+    kind_ic = (r.get("interconnect_kind") or "").strip().lower()
+    link = _LINK_KINDS.get(kind_ic, -1.0)
+    vendor = (r.get("vendor") or "").strip().lower()
+    is_apple = vendor == "apple" or name.lower().startswith("apple")
+    is_geforce = name.lower().startswith(("rtx-", "gtx-")) and not name.lower().startswith(("rtx-a", "rtx-pro", "rtx-6000"))
+    kind = (r.get("form_factor") or "").lower()
+    is_geforce = is_geforce or ("geforce" in (r.get("display_name") or "").lower())
+    try:
+        a16 = float(r.get("fp16_acc16_tflops") or "nan")
+    except ValueError:
+        a16 = float("nan")
+    facts[name] = (is_apple, is_geforce and "workstation" not in kind, a16, link)
+    return facts[name]
+
+
+def _per_name(names, value, dtype):
+    """Array of ``value(name)`` over an array of names, computed once per distinct name."""
+    names = np.asarray(names, dtype=object)
+    if names.ndim == 0:
+        return np.array(value(str(names)), dtype=dtype)
+    uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
+    return np.array([value(n) for n in uniq], dtype=dtype)[inv].reshape(names.shape)
+
+
 def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
     """Per-GPU facts the catalog row holds beyond the GPU record: Apple, GeForce, fp16-accumulate rate."""
-    rows = {r["name"]: r for r in gpu_table().rows}
     names = np.asarray(gpu.name, dtype=object)
+    if names.ndim == 0:
+        apple, geforce, a16, link = _gpu_facts(str(names))
+        return {"apple": np.array(apple, dtype=bool), "geforce": np.array(geforce, dtype=bool),
+                "acc16_tflops": np.array(a16, dtype=np.float64), "gpu_link": np.array(link, dtype=np.float64)}
     uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
-    apple, geforce, acc16, link = [], [], [], []
-    for n in uniq:
-        r = rows.get(n, {})
-        kind_ic = (r.get("interconnect_kind") or "").strip().lower()
-        link.append({"nvlink": 1.0, "xgmi": 1.0, "ici": 1.0, "pcie": 0.0, "none": 0.0, "roce": 0.0}.get(kind_ic, -1.0))
-        vendor = (r.get("vendor") or "").strip().lower()
-        is_apple = vendor == "apple" or n.lower().startswith("apple")
-        is_geforce = n.lower().startswith(("rtx-", "gtx-")) and not n.lower().startswith(("rtx-a", "rtx-pro", "rtx-6000"))
-        kind = (r.get("form_factor") or "").lower()
-        is_geforce = is_geforce or ("geforce" in (r.get("display_name") or "").lower())
-        try:
-            a16 = float(r.get("fp16_acc16_tflops") or "nan")
-        except ValueError:
-            a16 = float("nan")
-        apple.append(is_apple)
-        geforce.append(is_geforce and "workstation" not in kind)
-        acc16.append(a16)
+    facts = [_gpu_facts(n) for n in uniq]
     shape = names.shape
-    return {"apple": np.array(apple, dtype=bool)[inv].reshape(shape),
-            "geforce": np.array(geforce, dtype=bool)[inv].reshape(shape),
-            "acc16_tflops": np.array(acc16, dtype=np.float64)[inv].reshape(shape),
-            "gpu_link": np.array(link, dtype=np.float64)[inv].reshape(shape)}  # 1 NVLink-class, 0 PCIe, -1 unknown
+    return {"apple": np.array([f[0] for f in facts], dtype=bool)[inv].reshape(shape),
+            "geforce": np.array([f[1] for f in facts], dtype=bool)[inv].reshape(shape),
+            "acc16_tflops": np.array([f[2] for f in facts], dtype=np.float64)[inv].reshape(shape),
+            "gpu_link": np.array([f[3] for f in facts], dtype=np.float64)[inv].reshape(shape)}  # 1 NVLink-class, 0 PCIe, -1 unknown
 
 
 def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
@@ -163,29 +188,31 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     eng = np.asarray("auto" if engine is None else engine, dtype=object)
     flags = gpu_flags(gpu)
     kinds = _precision_kinds()
-    pnames = np.asarray(p.name, dtype=object)
-    uniq_p, inv_p = np.unique(pnames.astype(str).ravel(), return_inverse=True)
-    pkind = np.array([kinds.get(n, "") for n in uniq_p], dtype=object)[inv_p].reshape(pnames.shape)
+    pkind = _per_name(p.name, lambda n: kinds.get(n, ""), object)
     gguf = pkind == "gguf"
     shape = np.broadcast_shapes(eng.shape, flags["apple"].shape, gguf.shape)
     eng, apple, gguf, geforce = (np.broadcast_to(x, shape) for x in (eng, flags["apple"], gguf, flags["geforce"]))
     local = apple | gguf | geforce
     names = np.where(eng == "auto", np.where(local, "llama.cpp", "vllm"), eng).astype(object)
     table = _engine_table()
-    uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
-    out = {}
-    for k in ENGINE_NUMERIC:
-        vals = np.array([table[u][k] for u in uniq], dtype=np.float64)
-        out[k] = vals[inv].reshape(shape)
+    if names.ndim == 0:
+        row = table[str(names)]
+        out = {k: np.array(row[k], dtype=np.float64) for k in ENGINE_NUMERIC}
+    else:
+        uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
+        out = {}
+        for k in ENGINE_NUMERIC:
+            vals = np.array([table[u][k] for u in uniq], dtype=np.float64)
+            out[k] = vals[inv].reshape(shape)
     out["name"] = names
     out["flags"] = flags  # the GPU facts, computed once per call
     block = (pkind == "gguf") | (pkind == "int")
     quantized = block | (np.asarray(p.bits) < 8)  # GGUF / integer block formats (Q8_0 too), or few bits
-    bw = np.where(np.broadcast_to(apple, shape), out["bw_eff_apple"], out["bw_eff"])
+    bw = np.where(apple, out["bw_eff_apple"], out["bw_eff"])
     out["bw_fraction"] = bw * np.where(quantized, out["quant_bw_factor"], 1.0)
-    out["prefill_fraction"] = (np.where(np.broadcast_to(apple, shape), out["prefill_mfu_apple"], out["prefill_mfu"])
+    out["prefill_fraction"] = (np.where(apple, out["prefill_mfu_apple"], out["prefill_mfu"])
                                * np.where(quantized, out["quant_prefill_factor"], 1.0))
-    out["layer_s"] = np.where(np.broadcast_to(apple, shape), out["layer_overhead_apple_s"], out["layer_overhead_s"])
+    out["layer_s"] = np.where(apple, out["layer_overhead_apple_s"], out["layer_overhead_s"])
     return out
 
 
@@ -195,7 +222,8 @@ def _compute_peak(gpu: GPU, p: Precision, e: dict) -> np.ndarray:
     peak = peak_flops(gpu, p)
     flags = e["flags"]
     acc16 = np.where(flags["acc16_tflops"] > 0, flags["acc16_tflops"] * TERA, 2 * peak)
-    half = np.isin(np.asarray(p.compute), [2, 3])  # fp16 / bf16 compute (quantized formats dequantize to fp16)
+    c = np.asarray(p.compute)
+    half = (c == 2) | (c == 3)  # fp16 / bf16 compute (quantized formats dequantize to fp16)
     use = flags["geforce"] & half & (e["fp16_acc16"] > 0)
     return np.where(use, np.maximum(acc16, peak), peak)
 
