@@ -197,3 +197,18 @@ def test_rho_for_wait_equals_the_bisection_on_md1_wait(pct):
     s = rng.uniform(0.001, 5.0, 500)
     budget = rng.uniform(-1.0, 20.0, 500)
     np.testing.assert_array_equal(S._rho_for_wait(s, budget, pct), reference_rho_for_wait(s, budget, pct))
+
+
+@pytest.mark.parametrize("pct", [None, 0.5, 0.95, 0.999])
+def test_rho_for_wait_of_a_few_cells_equals_the_bisection_on_md1_wait(pct):
+    """The cell-by-cell path (a plan's four replica sizes, one value) gives the array bisection's bits."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(1, 5))
+        s = rng.uniform(0.001, 5.0, n) * rng.choice([1e-3, 1.0, 1e3])
+        budget = rng.uniform(-1.0, 20.0, n) * rng.choice([1e-3, 1.0, 1e3])
+        got = S._rho_for_wait(s, budget, pct)
+        np.testing.assert_array_equal(got, reference_rho_for_wait(s, budget, pct))
+        assert got.shape == (n,)
+    one = S._rho_for_wait(np.float64(0.2), np.float64(1.5), pct)
+    assert np.shape(one) == () and one == reference_rho_for_wait(np.float64(0.2), np.float64(1.5), pct)
