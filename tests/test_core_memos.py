@@ -122,3 +122,18 @@ def test_fleet_pv_of_one_cell_equals_that_cell_of_an_array():
     mix = api.cheapest_mix(*args)
     mixes = api.cheapest_mix(*args[:4], [2000.0, 1000.0], *args[5:])
     assert np.shape(mix) == () and float(mix) == float(mixes[0])
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "tensorrt-llm", "llama.cpp", "mlx", "transformers", "auto"])
+@pytest.mark.parametrize("gpu", ["h100-sxm", "rtx-4090", "apple-m2-ultra", "apple-m4-max", "mi300x"])
+def test_engine_gpu_rules_of_one_cell_equal_those_of_an_array(engine, gpu):
+    def outcome(e, g):
+        try:
+            speed.check_engine_for_gpu(e, g)
+            return None
+        except ScalesheetError as exc:
+            return str(exc)
+    one = outcome(engine, catalog.gpus(gpu))
+    assert one == outcome(np.array([engine], dtype=object), catalog.gpus([gpu]))
+    assert (one is None) == (("apple" in gpu) == (engine in ("llama.cpp", "mlx", "transformers", "auto"))
+                             or engine in ("llama.cpp", "transformers", "auto"))

@@ -186,6 +186,8 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     if isinstance(engine, dict):
         return engine
     eng = np.asarray("auto" if engine is None else engine, dtype=object)
+    if eng.ndim == 0 and np.ndim(gpu.name) == 0 and np.ndim(p.name) == 0 and np.ndim(p.bits) == 0:
+        return _engine_cell(str(eng.item()), gpu, p)
     flags = gpu_flags(gpu)
     kinds = _precision_kinds()
     pkind = _per_name(p.name, lambda n: kinds.get(n, ""), object)
@@ -213,6 +215,27 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     out["prefill_fraction"] = (np.where(apple, out["prefill_mfu_apple"], out["prefill_mfu"])
                                * np.where(quantized, out["quant_prefill_factor"], 1.0))
     out["layer_s"] = np.where(apple, out["layer_overhead_apple_s"], out["layer_overhead_s"])
+    return out
+
+
+def _engine_cell(engine: str, gpu: GPU, p: Precision) -> dict:
+    """engine_params of one engine, GPU and precision: the same rules on Python values (the same numbers
+    and types as the array path: 0-d arrays, the two fractions as products of them)."""
+    flags = gpu_flags(gpu)
+    apple, geforce = bool(flags["apple"]), bool(flags["geforce"])
+    pkind = _precision_kinds().get(str(np.asarray(p.name).item()), "")
+    if engine == "auto":
+        engine = "llama.cpp" if (apple or pkind == "gguf" or geforce) else "vllm"
+    row = _engine_table()[engine]
+    out = {k: np.array(row[k], dtype=np.float64) for k in ENGINE_NUMERIC}
+    out["name"] = np.array(engine, dtype=object)
+    out["flags"] = flags
+    quantized = pkind in ("gguf", "int") or bool(np.asarray(p.bits) < 8)
+    pick = (lambda a_, other: out[a_] if apple else out[other])  # noqa: E731
+    out["bw_fraction"] = pick("bw_eff_apple", "bw_eff") * (out["quant_bw_factor"] if quantized else np.array(1.0))
+    out["prefill_fraction"] = (pick("prefill_mfu_apple", "prefill_mfu")
+                               * (out["quant_prefill_factor"] if quantized else np.array(1.0)))
+    out["layer_s"] = pick("layer_overhead_apple_s", "layer_overhead_s").copy()
     return out
 
 
@@ -403,6 +426,15 @@ def latency_s(a, gpu, p, prompt_tokens, output_tokens, batch=1, gpus=1, kv=None,
 def check_engine_for_gpu(engine, gpu: GPU, argument: str = "engine") -> None:
     """MLX runs on Apple GPUs only; TensorRT-LLM and vLLM do not run on Apple GPUs."""
     eng = np.asarray(engine, dtype=object)
+    if eng.ndim == 0 and np.ndim(gpu.name) == 0 and isinstance(eng.item(), str):  # one cell: Python values
+        e, apple = eng.item(), _gpu_facts(str(np.asarray(gpu.name).item()))[0]
+        if e == "mlx" and not apple:
+            raise ScalesheetError(argument, "mlx runs on Apple GPUs only; use llama.cpp, vllm, sglang, "
+                                            "tensorrt-llm or transformers")
+        if e in ("vllm", "sglang", "tensorrt-llm") and apple:
+            raise ScalesheetError(argument, "vllm, sglang and tensorrt-llm do not run on Apple GPUs; use "
+                                            "llama.cpp or mlx")
+        return
     apple = gpu_flags(gpu)["apple"]
     eng, apple = np.broadcast_arrays(eng, apple)
     if np.any((eng == "mlx") & ~apple):
