@@ -212,3 +212,17 @@ def test_rho_for_wait_of_a_few_cells_equals_the_bisection_on_md1_wait(pct):
         assert got.shape == (n,)
     one = S._rho_for_wait(np.float64(0.2), np.float64(1.5), pct)
     assert np.shape(one) == () and one == reference_rho_for_wait(np.float64(0.2), np.float64(1.5), pct)
+
+
+def test_memo_key_is_the_records_values_not_their_derived_cache():
+    """A model record's cache of derived arrays (filled as functions use it) does not change its memo key;
+    a record with one field changed has another key."""
+    import dataclasses
+    a, g, p, kv, e = api._serving_args("llama-3.1-8b", "h100-sxm", None, None, None)
+    before = S._record_key(a)
+    api.params_total(a)  # fills a.cache
+    a.cache["extra"] = {"x": np.arange(3.0)}
+    assert S._record_key(a) == before
+    assert S._record_key(dataclasses.replace(a, n_layers=np.float64(33.0))) != before
+    assert S._record_key(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan))) == \
+        S._record_key(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan)))  # NaN equals itself here

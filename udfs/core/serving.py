@@ -32,6 +32,8 @@ Model (one replica = ``gpus`` GPUs holding one copy of the model, tensor paralle
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import memory as M
@@ -181,15 +183,36 @@ def _rho_for_wait_cells(s, budget, q, shape):
 
 
 _CANDIDATE_CELLS = 200_000  # largest (candidate concurrencies x replica sizes x cells) tabulated at once
+_TABLE_CELLS = 64  # most (replica sizes x cells) searched through a table, cell by cell
+
+
+def _largest_fast(fast: list, nmax: float) -> float:
+    """slo_plan's bisection for one cell on Python values: the largest n in 1..nmax with fast[n - 1] (per-user
+    speed at n meets the target), 0 when n = 1 is too slow or nothing fits; the same 12 steps as the arrays'."""
+    lo, hi = 0.0, nmax
+    for _ in range(12):
+        mid = max(float(math.floor((lo + hi + 1) / 2)), 1.0)
+        if fast[int(mid) - 1]:
+            if mid <= hi:
+                lo = max(lo, mid)
+        else:
+            hi = min(hi, mid - 1)
+    return max(lo, 1.0) if fast[0] and nmax >= 1 else 0.0
 _SLO_MEMO: dict = {}
 _SLO_MEMO_SIZE = 256
 
 
 def _record_key(r):
     """Hashable value of a catalog record whose fields are all single values (GPU.peak_tflops: one row);
-    None otherwise. Numbers by their bytes, so that a NaN field (no figure) equals itself."""
-    out = []
-    for v in r.__dict__.values():
+    None otherwise. Numbers by their bytes, so that a NaN field (no figure) equals itself; an
+    Architecture's ``cache`` of derived arrays is not part of its value."""
+    out = [type(r).__name__]
+    for name, v in r.__dict__.items():
+        if type(v) is np.float64:  # most fields: one number
+            out.append(v.tobytes())
+            continue
+        if name == "cache":
+            continue
         v = np.asarray(v)
         if v.dtype.kind in "OUS":
             if v.ndim:
@@ -199,7 +222,7 @@ def _record_key(r):
             out.append((v.dtype.str, v.shape, v.tobytes()))
         else:
             return None
-    return (type(r).__name__, *out)
+    return tuple(out)
 
 
 def _slo_key(a, gpu, p, kv, engine, calibration, numbers, sizes):
@@ -238,10 +261,10 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
     Returns arrays: gpus, replicas, gpus_per_replica, concurrency (per replica), capacity (requests/s per
     replica); gpus is inf where no replica size up to 8 GPUs meets the targets.
 
-    Speed: the replica sizes are one axis of the arrays; itl_s is evaluated once for every concurrency the
-    bisection can visit (1..max nmax, at most the engine's max_num_seqs) with the prefill share computed
-    once per size, and the bisection looks the answers up (arrays too large for that table evaluate itl_s at
-    each step instead). A call whose arguments are all single values is remembered (Excel asks for the
+    Speed: the replica sizes are one axis of the arrays, and the prefill share of itl_s is computed once per
+    size. For a few cells (a plan's four sizes) itl_s is evaluated once at every concurrency the bisection can
+    visit (1..max nmax, at most the engine's max_num_seqs) and the bisection runs cell by cell on that table;
+    more cells run the same bisection on arrays, evaluating itl_s at each step. A call whose arguments are all single values is remembered (Excel asks for the
     GPUs and the replicas of the same plan). Same numbers as evaluating serve_tokps / request_capacity per
     step (tests/test_serving_fast.py).
     """
@@ -267,24 +290,28 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
 
     top = float(np.max(nmax, initial=0)) if np.all(np.isfinite(nmax)) else np.inf
     top = max(top, 1.0)
-    if top * np.prod(full) <= _CANDIDATE_CELLS:
+    cells = int(np.prod(full))
+    if cells <= _TABLE_CELLS and top * cells <= _CANDIDATE_CELLS:
+        # itl_s at every concurrency the bisection can visit (1..top), then the bisection cell by cell
         cand = np.arange(1, top + 1).reshape((-1,) + (1,) * len(full))  # concurrencies 1..top, axis 0
         table = np.broadcast_to(itl(cand), (len(cand),) + full).reshape(len(cand), -1)
-        cells = np.arange(table.shape[1])
+        fast = (1 / table >= np.broadcast_to(target, full).reshape(1, -1)).T.tolist()
+        n = np.array([_largest_fast(row, nm) for row, nm in zip(fast, nmax.ravel().tolist())]).reshape(full)
+        index = np.arange(cells)
 
         def itl_at(n):  # n: whole numbers in 1..top
-            return table[n.astype(np.intp).ravel() - 1, cells].reshape(full)
-    else:
+            return table[n.astype(np.intp).ravel() - 1, index].reshape(full)
+    else:  # many cells: the same bisection on arrays, itl_s evaluated at each step
         itl_at = itl
-    ok1 = 1 / itl_at(np.ones(full)) >= target
-    # largest n <= nmax with per-user speed >= target: speed falls with n, so bisect on n
-    lo, hi = np.zeros(full), nmax
-    for _ in range(12):
-        mid = np.maximum(np.floor((lo + hi + 1) / 2), 1)
-        fast = 1 / itl_at(mid) >= target
-        lo = np.where(fast & (mid <= hi), np.maximum(lo, mid), lo)
-        hi = np.where(fast, hi, np.minimum(hi, mid - 1))
-    n = np.where(ok1 & (nmax >= 1), np.maximum(lo, 1), 0)
+        ok1 = 1 / itl_at(np.ones(full)) >= target
+        # largest n <= nmax with per-user speed >= target: speed falls with n, so bisect on n
+        lo, hi = np.zeros(full), nmax
+        for _ in range(12):
+            mid = np.maximum(np.floor((lo + hi + 1) / 2), 1)
+            fast = 1 / itl_at(mid) >= target
+            lo = np.where(fast & (mid <= hi), np.maximum(lo, mid), lo)
+            hi = np.where(fast, hi, np.minimum(hi, mid - 1))
+        n = np.where(ok1 & (nmax >= 1), np.maximum(lo, 1), 0)
     s = speed.ttft_s(a, gpu, p, P_, 1, T, engine, calibration)
     n1 = np.maximum(n, 1)
     cap = np.where(n >= 1, n1 / (s + O * itl_at(n1)), 0)  # request_capacity at n (its ttft0 is s)
