@@ -137,3 +137,19 @@ def test_engine_gpu_rules_of_one_cell_equal_those_of_an_array(engine, gpu):
     assert one == outcome(np.array([engine], dtype=object), catalog.gpus([gpu]))
     assert (one is None) == (("apple" in gpu) == (engine in ("llama.cpp", "mlx", "transformers", "auto"))
                              or engine in ("llama.cpp", "transformers", "auto"))
+
+
+@pytest.mark.parametrize("value", ["bf16", "BF16", " fp8 ", "q4_k_m", "4.5", "experts=mxfp4,rest=bf16", "gpt-oss-style"])
+def test_one_precision_name_equals_that_cell_of_an_array_and_is_parsed_once(value):
+    one = catalog.precisions(value)
+    assert catalog.precisions(value) is one
+    many = catalog.precisions(np.array([value, "fp16"], dtype=object))
+    for f in ("name", "bits", "embed_bits", "compute", "kv_ok", "expert_bits"):
+        x, y = np.asarray(getattr(one, f)), np.asarray(getattr(many, f))
+        assert x.shape == () and x.dtype == y.dtype and x.item() == y.tolist()[0], f
+
+
+def test_a_bad_precision_name_is_refused_every_time():
+    for _ in range(2):
+        with pytest.raises(ScalesheetError, match="precision"):
+            catalog.precisions("bf17")

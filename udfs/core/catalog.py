@@ -448,6 +448,21 @@ def precisions(values, argument: str = "precision") -> Precision:
     """
     arr = np.asarray(values, dtype=object)
     table, base = precision_table(), _precision_arrays()
+    if arr.ndim == 0 and type(arr.item()) is str:  # one name or spec: parsed once per catalog
+        key = (table, argument, arr.item())
+        hit = _ONE_PRECISION.get(key)
+        if hit is None:
+            if len(_ONE_PRECISION) >= 512:
+                _ONE_PRECISION.pop(next(iter(_ONE_PRECISION)))
+            hit = _ONE_PRECISION[key] = _precisions(arr, argument, table, base)
+        return hit
+    return _precisions(arr, argument, table, base)
+
+
+_ONE_PRECISION: dict = {}  # (catalog, argument, text) -> Precision of one cell
+
+
+def _precisions(arr, argument, table, base) -> Precision:
     uniques, codes = factorize(arr.ravel())
     recs = []
     for v in uniques:
