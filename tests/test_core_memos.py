@@ -153,3 +153,18 @@ def test_a_bad_precision_name_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(ScalesheetError, match="precision"):
             catalog.precisions("bf17")
+
+
+@pytest.mark.parametrize("gpu", ["h100-sxm", "rtx-4090", "apple-m2-ultra", "tpu-v5e", "t4", "mi300x"])
+def test_peak_flops_of_one_cell_equals_that_cell_of_an_array(gpu):
+    from udfs.core import training
+    for name in catalog.precision_names():
+        one_g, one_p = catalog.gpus(gpu), catalog.precisions(name)
+        many_g, many_p = catalog.gpus([gpu, gpu]), catalog.precisions([name, name])
+        try:
+            one = training.peak_flops(one_g, one_p)
+        except ScalesheetError as exc:
+            with pytest.raises(ScalesheetError, match=str(exc).split(": ", 1)[-1][:30]):
+                training.peak_flops(many_g, many_p)
+            continue
+        assert np.shape(one) == () and one == training.peak_flops(many_g, many_p)[0]
