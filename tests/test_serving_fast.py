@@ -226,3 +226,33 @@ def test_memo_key_is_the_records_values_not_their_derived_cache():
     assert S._record_key(dataclasses.replace(a, n_layers=np.float64(33.0))) != before
     assert S._record_key(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan))) == \
         S._record_key(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan)))  # NaN equals itself here
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kw=case, n=st.integers(1, 300).map(float), gpus=st.sampled_from([1.0, 2.0, 4.0, 8.0]))
+def test_remembered_inter_token_latency_equals_a_fresh_one(kw, n, gpus):
+    """itl_s remembers single-value calls: the answer equals a fresh computation, and the speed / cost
+    functions that share it (total and per user, input and output) equal their formulas."""
+    try:
+        a, g, p, kv, e = api._serving_args(kw["model"], kw["gpu"], kw["precision"], kw["kv_precision"], kw["engine"])
+        cal = api._speed_factor(kw["calibration"], kw["band"], "speed")
+        args = (a, g, p, kv, n, kw["prompt_tokens"], kw["output_tokens"], gpus, e, cal)
+        S._ITL_MEMO.clear()
+        fresh = S.itl_s(*args)
+    except ScalesheetError:
+        return
+    assert S.itl_s(*args) == fresh  # from the memo
+    O = max(kw["output_tokens"], 1.0)
+    mid = kw["prompt_tokens"] + O / 2
+    by_hand = (speed.decode_step_s(a, g, p, mid, n, gpus, kv, e, cal)
+               + n / O * speed.prefill_compute_s(a, g, p, kw["prompt_tokens"], gpus, e, cal))
+    assert fresh == by_hand
+    assert S.serve_tokps(*args, per_user=True) == 1 / fresh and S.serve_tokps(*args) == n / fresh
+    for i, changed in ((4, n + 1), (5, kw["prompt_tokens"] + 1), (6, kw["output_tokens"] + 1), (7, gpus * 2)):
+        other = list(args)
+        other[i] = changed
+        S._ITL_MEMO.clear()
+        want = S.itl_s(*other)
+        S._ITL_MEMO.clear()
+        S.itl_s(*args)
+        assert S.itl_s(*other) == want  # a different key, not the remembered answer of args

@@ -89,14 +89,36 @@ def max_concurrency(a, gpu, p, kv, context, gpus=1, engine=None, reserved_gib=No
     return np.minimum(n, e["max_num_seqs"]) if cap else n
 
 
-def itl_s(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calibration=None):
-    """Inter-token latency at a concurrency: decode step at the mean context + the prefill share."""
+def itl_s(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calibration=None, prefill_s=None):
+    """Inter-token latency at a concurrency: decode step at the mean context + the prefill share.
+
+    ``prefill_s``: prefill_compute_s of the same prompt, GPUs, engine and calibration, when the caller has
+    computed it (cost_per_mtok_io). A call whose arguments
+    are all single values is remembered (the last 256): Excel asks for a replica's total and per-user speed,
+    or its input and output cost, with the same arguments."""
+    key = _call_key((a, gpu, p, kv), engine, (concurrency, prompt, output, gpus, calibration))
+    if key is not None and key in _ITL_MEMO:
+        return _ITL_MEMO[key]
     n = _f(concurrency)
     out = np.maximum(_f(output), 1)
     mid = _f(prompt) + out / 2
     step = speed.decode_step_s(a, gpu, p, mid, n, gpus, kv, engine, calibration)
-    share = n / out * speed.prefill_compute_s(a, gpu, p, prompt, gpus, engine, calibration)
-    return step + share
+    pre = speed.prefill_compute_s(a, gpu, p, prompt, gpus, engine, calibration) if prefill_s is None else prefill_s
+    share = n / out * pre
+    itl = step + share
+    if key is not None and type(itl) is np.float64:  # an immutable number: safe to hand out again
+        _remember(_ITL_MEMO, key, itl)
+    return itl
+
+
+_ITL_MEMO: dict = {}
+
+
+def _remember(memo: dict, key, value, size=256):
+    """Store ``value`` under ``key``, forgetting the oldest entry beyond ``size``."""
+    if len(memo) >= size:
+        memo.pop(next(iter(memo)))
+    memo[key] = value
 
 
 def serve_tokps(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calibration=None,
@@ -225,15 +247,16 @@ def _record_key(r):
     return tuple(out)
 
 
-def _slo_key(a, gpu, p, kv, engine, calibration, numbers, sizes):
-    """Memo key of one slo_plan call whose every argument is one value; None for arrays (not memoised)."""
-    keys = [_record_key(r) for r in (a, gpu, p, kv)]
+def _call_key(records, engine, numbers, extra=()):
+    """Memo key of a call whose every argument is one value (records, engine name, numbers); None for arrays
+    or anything else (not memoised)."""
+    keys = [_record_key(r) for r in records]
     if any(k is None for k in keys):
         return None
     if isinstance(engine, dict):
         return None
     flat = []
-    for x in (calibration, *numbers):
+    for x in numbers:
         if x is None:
             flat.append(None)
             continue
@@ -244,7 +267,12 @@ def _slo_key(a, gpu, p, kv, engine, calibration, numbers, sizes):
     eng = None if engine is None else np.asarray(engine)
     if eng is not None and eng.ndim:
         return None
-    return (*keys, None if eng is None else str(eng.item()), *flat, tuple(sizes))
+    return (*keys, None if eng is None else str(eng.item()), *flat, *extra)
+
+
+def _slo_key(a, gpu, p, kv, engine, calibration, numbers, sizes):
+    """Memo key of one slo_plan call whose every argument is one value; None for arrays (not memoised)."""
+    return _call_key((a, gpu, p, kv), engine, (calibration, *numbers), (tuple(sizes),))
 
 
 def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps_per_user, engine=None,
@@ -326,9 +354,7 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
                      ("concurrency", n[i]), ("capacity", cap[i])):
             best[k] = np.where(better, v, best[k])
     if key is not None:
-        if len(_SLO_MEMO) >= _SLO_MEMO_SIZE:
-            _SLO_MEMO.pop(next(iter(_SLO_MEMO)))
-        _SLO_MEMO[key] = {k: v.copy() for k, v in best.items()}
+        _remember(_SLO_MEMO, key, {k: v.copy() for k, v in best.items()}, _SLO_MEMO_SIZE)
     return best
 
 
@@ -337,8 +363,9 @@ def cost_per_mtok_io(a, gpu, p, kv, price_per_gpu_hour, prompt, output, concurre
     """Currency per 1M input (prompt) or output tokens of a replica running at ``concurrency``."""
     n = _f(concurrency)
     O = np.maximum(_f(output), 1)
-    pre = speed.prefill_compute_s(a, gpu, p, prompt, gpus, engine, calibration) + 0 * n  # per request
-    itl = itl_s(a, gpu, p, kv, n, prompt, O, gpus, engine, calibration)
+    pre1 = speed.prefill_compute_s(a, gpu, p, prompt, gpus, engine, calibration)
+    pre = pre1 + 0 * n  # per request
+    itl = itl_s(a, gpu, p, kv, n, prompt, O, gpus, engine, calibration, prefill_s=pre1)
     decode_per_token = itl / n - pre / O  # replica-seconds per output token, prefill share removed
     gpu_hour = _f(price_per_gpu_hour) * _f(gpus) / HOUR_S  # currency per replica-second
     per_input = pre / np.maximum(_f(prompt), 1) * gpu_hour * 1e6
