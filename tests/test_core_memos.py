@@ -168,3 +168,24 @@ def test_peak_flops_of_one_cell_equals_that_cell_of_an_array(gpu):
                 training.peak_flops(many_g, many_p)
             continue
         assert np.shape(one) == () and one == training.peak_flops(many_g, many_p)[0]
+
+
+@pytest.mark.parametrize("band", [None, "low", "base", "high", " LOW ", ""])
+@pytest.mark.parametrize("kind", ["time", "speed"])
+@pytest.mark.parametrize("calibration", [None, 1.3])
+def test_speed_factor_of_one_cell_equals_that_cell_of_an_array(band, kind, calibration):
+    one = api._speed_factor(calibration, band, kind)
+    many = api._speed_factor(calibration, None if band is None else np.array([band, "base"], dtype=object), kind)
+    if many is None:
+        assert one is None
+        return
+    assert np.shape(one) == () and float(one) == float(np.asarray(many).ravel()[0])
+
+
+@pytest.mark.parametrize("engine", ["vllm", "VLLM", "llama.cpp", "sglang", "", "auto", "mlx"])
+def test_engine_names_of_one_cell_equal_that_cell_of_an_array(engine):
+    one = api._engine(engine)
+    many = api._engine(np.array([engine, "vllm"], dtype=object))
+    assert isinstance(one, np.ndarray) and one.shape == () and one.dtype == object and one.item() == many[0]
+    with pytest.raises(ScalesheetError, match="engine"):
+        api._engine("vlm")

@@ -401,7 +401,10 @@ def _engine(engine, gpu=None):
     if engine is None:
         return None
     arr = np.asarray(engine, dtype=object)
-    names = np.vectorize(engine_choice, otypes=[object])(arr) if arr.size else arr
+    if arr.ndim == 0:  # one cell (as np.vectorize would give it: a 0-d object array)
+        names = np.array(engine_choice(arr.item()), dtype=object)
+    else:
+        names = np.vectorize(engine_choice, otypes=[object])(arr) if arr.size else arr
     if gpu is not None:
         speed.check_engine_for_gpu(names, gpu)
     return names
@@ -419,6 +422,11 @@ def _speed_factor(calibration, band, kind: str):
     if band is None:
         return None if calibration is None else c
     names = np.asarray(band, dtype=object)
+    if names.ndim == 0:  # one cell: the same choice and swap on Python values
+        name = band_choice(names.item())
+        if kind == "time":
+            name = {"low": "high", "high": "low"}.get(name, name)
+        return c * np.array(band_ratio(name), dtype=np.float64)
     names = np.vectorize(band_choice, otypes=[object])(names)
     if kind == "time":
         names = np.where(names == "low", "high", np.where(names == "high", "low", names))

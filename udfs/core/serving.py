@@ -195,7 +195,7 @@ def _rho_for_wait_cells(s, budget, q, shape):
             mid = (lo + hi) / 2
             wait = mid * si / (2 * (1 - mid))
             if q is not None:
-                wait = wait / max(mid, 1e-300) * float(log(max(mid, qi) / qi)) if mid > qi else 0.0
+                wait = wait / mid * float(log(mid / qi)) if mid > qi else 0.0  # mid > qi > 0: the max()es are mid
             if wait <= bi:
                 lo = mid
             else:
