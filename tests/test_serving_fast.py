@@ -256,3 +256,15 @@ def test_remembered_inter_token_latency_equals_a_fresh_one(kw, n, gpus):
         S._ITL_MEMO.clear()
         S.itl_s(*args)
         assert S.itl_s(*other) == want  # a different key, not the remembered answer of args
+
+
+def test_remembered_answers_follow_an_engine_table_changed_in_place(monkeypatch):
+    """The memos key the engine table's values too: a changed engine field gives a new answer."""
+    S._SLO_MEMO.clear()
+    S._ITL_MEMO.clear()
+    args = ("llama-3.1-8b", "h100-sxm", 20.0, 1000.0, 200.0, 1.0, 30.0)
+    before = api.slo_plan(*args, engine="vllm")["capacity"]
+    itl_before = api.serve_tokps("llama-3.1-8b", "h100-sxm", 8.0, 1000.0, 200.0, engine="vllm")
+    monkeypatch.setitem(speed._engine_table()["vllm"], "bw_eff", 0.4)
+    assert api.slo_plan(*args, engine="vllm")["capacity"] < before
+    assert api.serve_tokps("llama-3.1-8b", "h100-sxm", 8.0, 1000.0, 200.0, engine="vllm") < itl_before

@@ -267,7 +267,15 @@ def _call_key(records, engine, numbers, extra=()):
     eng = None if engine is None else np.asarray(engine)
     if eng is not None and eng.ndim:
         return None
-    return (*keys, None if eng is None else str(eng.item()), *flat, *extra)
+    return (*keys, None if eng is None else str(eng.item()), *flat, *extra, *_catalog_state())
+
+
+def _catalog_state() -> tuple:
+    """What a remembered answer depends on besides its arguments: the loaded GPU and precision catalogs (by
+    identity) and the engine table's values (tests and users may change them in place)."""
+    from .catalog import gpu_table, precision_table
+    table = speed._engine_table()
+    return (gpu_table(), precision_table(), tuple(tuple(row.values()) for row in table.values()))
 
 
 def _slo_key(a, gpu, p, kv, engine, calibration, numbers, sizes):
