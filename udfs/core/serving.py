@@ -93,9 +93,9 @@ def itl_s(a, gpu, p, kv, concurrency, prompt, output, gpus=1, engine=None, calib
     """Inter-token latency at a concurrency: decode step at the mean context + the prefill share.
 
     ``prefill_s``: prefill_compute_s of the same prompt, GPUs, engine and calibration, when the caller has
-    computed it (cost_per_mtok_io). A call whose arguments
-    are all single values is remembered (the last 256): Excel asks for a replica's total and per-user speed,
-    or its input and output cost, with the same arguments."""
+    computed it (cost_per_mtok_io). A call whose arguments are all single values is remembered (the last
+    256): Excel asks for a replica's total and per-user speed, or its input and output cost, with the same
+    arguments."""
     key = _call_key((a, gpu, p, kv), engine, (concurrency, prompt, output, gpus, calibration))
     if key is not None and key in _ITL_MEMO:
         return _ITL_MEMO[key]
@@ -220,6 +220,8 @@ def _largest_fast(fast: list, nmax: float) -> float:
         else:
             hi = min(hi, mid - 1)
     return max(lo, 1.0) if fast[0] and nmax >= 1 else 0.0
+
+
 _SLO_MEMO: dict = {}
 _SLO_MEMO_SIZE = 256
 
@@ -300,9 +302,9 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
     Speed: the replica sizes are one axis of the arrays, and the prefill share of itl_s is computed once per
     size. For a few cells (a plan's four sizes) itl_s is evaluated once at every concurrency the bisection can
     visit (1..max nmax, at most the engine's max_num_seqs) and the bisection runs cell by cell on that table;
-    more cells run the same bisection on arrays, evaluating itl_s at each step. A call whose arguments are all single values is remembered (Excel asks for the
-    GPUs and the replicas of the same plan). Same numbers as evaluating serve_tokps / request_capacity per
-    step (tests/test_serving_fast.py).
+    more cells run the same bisection on arrays, evaluating itl_s at each step. A call whose arguments are
+    all single values is remembered (Excel asks for the GPUs and the replicas of the same plan). Same numbers
+    as evaluating serve_tokps / request_capacity at every step (tests/test_serving_fast.py).
     """
     lam, P_, O = _f(requests_per_s), _f(prompt), _f(output)
     key = _slo_key(a, gpu, p, kv, engine, calibration, (requests_per_s, prompt, output, ttft_target_s,
