@@ -219,13 +219,14 @@ def test_memo_key_is_the_records_values_not_their_derived_cache():
     a record with one field changed has another key."""
     import dataclasses
     a, g, p, kv, e = api._serving_args("llama-3.1-8b", "h100-sxm", None, None, None)
-    before = S._record_key(a)
+    before = S._record_value(a)
     api.params_total(a)  # fills a.cache
     a.cache["extra"] = {"x": np.arange(3.0)}
-    assert S._record_key(a) == before
-    assert S._record_key(dataclasses.replace(a, n_layers=np.float64(33.0))) != before
-    assert S._record_key(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan))) == \
-        S._record_key(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan)))  # NaN equals itself here
+    assert S._record_value(a) == before
+    assert S._record_value(dataclasses.replace(a, n_layers=np.float64(33.0))) != before
+    assert S._record_value(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan))) == \
+        S._record_value(dataclasses.replace(g, fp16_acc16_tflops=np.float64(np.nan)))  # NaN equals itself here
+    assert S._record_key(a) is S._record_key(a) and S._record_key(a) == before  # by identity the second time
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

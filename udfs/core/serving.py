@@ -226,10 +226,23 @@ _SLO_MEMO: dict = {}
 _SLO_MEMO_SIZE = 256
 
 
+_RECORD_KEYS: dict = {}  # id(record) -> (record, key): a recalculation passes the same few records again and again
+
+
 def _record_key(r):
     """Hashable value of a catalog record whose fields are all single values (GPU.peak_tflops: one row);
     None otherwise. Numbers by their bytes, so that a NaN field (no figure) equals itself; an
-    Architecture's ``cache`` of derived arrays is not part of its value."""
+    Architecture's ``cache`` of derived arrays is not part of its value. Records are frozen, so the value of
+    one seen before is looked up by identity (the entry holds the record, so its id is not reused)."""
+    hit = _RECORD_KEYS.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    key = _record_value(r)
+    _remember(_RECORD_KEYS, id(r), (r, key))
+    return key
+
+
+def _record_value(r):
     out = [type(r).__name__]
     for name, v in r.__dict__.items():
         if type(v) is np.float64:  # most fields: one number
@@ -321,7 +334,7 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
     # itl_s(n) = decode_step_s(mid context, n) + n / output x prefill_compute_s: the prefill part per size once
     out = np.maximum(O, 1)
     mid_ctx = P_ + out / 2
-    pre = speed.prefill_compute_s(a, gpu, p, P_, T, engine, calibration)
+    s, pre = speed.prefill_times(a, gpu, p, P_, T, engine, calibration)  # ttft_s and prefill_compute_s per size
 
     def itl(n):
         return speed.decode_step_s(a, gpu, p, mid_ctx, n, T, kv, engine, calibration) + n / out * pre
@@ -350,7 +363,6 @@ def slo_plan(a, gpu, p, kv, requests_per_s, prompt, output, ttft_target_s, tokps
             lo = np.where(fast & (mid <= hi), np.maximum(lo, mid), lo)
             hi = np.where(fast, hi, np.minimum(hi, mid - 1))
         n = np.where(ok1 & (nmax >= 1), np.maximum(lo, 1), 0)
-    s = speed.ttft_s(a, gpu, p, P_, 1, T, engine, calibration)
     n1 = np.maximum(n, 1)
     cap = np.where(n >= 1, n1 / (s + O * itl_at(n1)), 0)  # request_capacity at n (its ttft0 is s)
     rho = _rho_for_wait(np.broadcast_to(s, full), _f(ttft_target_s) - s, percentile)

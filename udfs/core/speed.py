@@ -402,15 +402,27 @@ def prefill_parts(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=
 def ttft_s(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=1, gpus=1, engine=None,
            calibration=None, tp=None, pp=None) -> np.ndarray:
     """Time to first token: prefill of ``batch`` prompts (see module docstring)."""
-    d = prefill_parts(a, gpu, p, prompt_tokens, batch, gpus, engine, tp, pp)
+    return _ttft_of(prefill_parts(a, gpu, p, prompt_tokens, batch, gpus, engine, tp, pp), calibration)
+
+
+def _ttft_of(d: dict, calibration) -> np.ndarray:
     return (np.maximum(d["compute_s"], d["memory_s"]) + d["comm_s"] + d["fixed_s"]) / _calib(calibration)
 
 
 def prefill_compute_s(a, gpu, p, prompt_tokens, gpus=1, engine=None, calibration=None) -> np.ndarray:
     """Compute-only seconds of one prompt's prefill, the share a prefill adds to a running decode batch
     (its weights are read by that step anyway)."""
-    d = prefill_parts(a, gpu, p, prompt_tokens, 1, gpus, engine)
+    return _prefill_compute_of(prefill_parts(a, gpu, p, prompt_tokens, 1, gpus, engine), calibration)
+
+
+def _prefill_compute_of(d: dict, calibration) -> np.ndarray:
     return (d["compute_s"] + d["comm_s"]) / _calib(calibration)
+
+
+def prefill_times(a, gpu, p, prompt_tokens, gpus=1, engine=None, calibration=None) -> tuple:
+    """(ttft_s, prefill_compute_s) of one prompt from one evaluation of the prefill terms."""
+    d = prefill_parts(a, gpu, p, prompt_tokens, 1, gpus, engine)
+    return _ttft_of(d, calibration), _prefill_compute_of(d, calibration)
 
 
 def latency_s(a, gpu, p, prompt_tokens, output_tokens, batch=1, gpus=1, kv=None, engine=None,
