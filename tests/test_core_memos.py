@@ -100,6 +100,15 @@ def test_engine_fields_of_one_cell_equal_those_of_an_array_of_cells(gpu, precisi
     g3, p3 = catalog.gpus([gpu, "h100-sxm", gpu]), catalog.precisions([precision, precision, "bf16"])
     one = speed.engine_params(engine, g1, p1)
     many = speed.engine_params(engine, g3, p3)
+    # a 1x1 range (Excel's shape for one cell) takes the one-value shortcuts of the array path
+    g11, p11 = catalog.gpus([[gpu]]), catalog.precisions([[precision]])
+    e11 = None if engine is None else np.array([[engine]], dtype=object)
+    square = speed.engine_params(e11, g11, p11)
+    for k, v in one.items():
+        for f, x in (v.items() if k == "flags" else [(k, v)]):
+            y = square[k][f] if k == "flags" else square[k]
+            assert np.shape(y) == (1, 1) and np.asarray(x).dtype == np.asarray(y).dtype, f
+            np.testing.assert_equal(np.asarray(x), np.asarray(y)[0, 0], err_msg=f)
     for k, v in one.items():
         for f, x in (v.items() if k == "flags" else [(k, v)]):
             y = many[k][f] if k == "flags" else many[k]

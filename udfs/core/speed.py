@@ -157,8 +157,8 @@ def _gpu_facts(name: str) -> tuple[bool, bool, float, float]:
 def _per_name(names, value, dtype):
     """Array of ``value(name)`` over an array of names, computed once per distinct name."""
     names = np.asarray(names, dtype=object)
-    if names.ndim == 0:
-        return np.array(value(str(names)), dtype=dtype)
+    if names.size == 1:  # one cell (of any shape): no np.unique
+        return np.full(names.shape, value(str(names.flat[0])), dtype=dtype)
     uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
     return np.array([value(n) for n in uniq], dtype=dtype)[inv].reshape(names.shape)
 
@@ -166,10 +166,12 @@ def _per_name(names, value, dtype):
 def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
     """Per-GPU facts the catalog row holds beyond the GPU record: Apple, GeForce, fp16-accumulate rate."""
     names = np.asarray(gpu.name, dtype=object)
-    if names.ndim == 0:
-        apple, geforce, a16, link = _gpu_facts(str(names))
-        return {"apple": np.array(apple, dtype=bool), "geforce": np.array(geforce, dtype=bool),
-                "acc16_tflops": np.array(a16, dtype=np.float64), "gpu_link": np.array(link, dtype=np.float64)}
+    if names.size == 1:  # one cell (of any shape): no np.unique
+        apple, geforce, a16, link = _gpu_facts(str(names.flat[0]))
+        shape = names.shape
+        return {"apple": np.full(shape, apple, dtype=bool), "geforce": np.full(shape, geforce, dtype=bool),
+                "acc16_tflops": np.full(shape, a16, dtype=np.float64),
+                "gpu_link": np.full(shape, link, dtype=np.float64)}
     uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
     facts = [_gpu_facts(n) for n in uniq]
     shape = names.shape
@@ -197,9 +199,9 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     local = apple | gguf | geforce
     names = np.where(eng == "auto", np.where(local, "llama.cpp", "vllm"), eng).astype(object)
     table = _engine_table()
-    if names.ndim == 0:
-        row = table[str(names)]
-        out = {k: np.array(row[k], dtype=np.float64) for k in ENGINE_NUMERIC}
+    if names.size == 1:  # one cell (of any shape): no np.unique
+        row = table[str(names.flat[0])]
+        out = {k: np.full(shape, row[k], dtype=np.float64) for k in ENGINE_NUMERIC}
     else:
         uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
         out = {}
