@@ -71,10 +71,11 @@ def test_one_number_is_checked_as_an_array_of_it(x, rule):
     """require's single-number shortcut accepts and refuses exactly what the array test does."""
     def outcome(value):
         try:
-            return ("ok", float(V.require(value, "arg", rule)))
+            return ("ok", float(np.asarray(V.require(value, "arg", rule)).ravel()[0]))
         except ScalesheetError as exc:
             return ("error", str(exc))
-    got, want = outcome(x), outcome(np.array(x))  # a 0-d array takes the array test
+    got, want = outcome(x), outcome(np.array([x, x]))  # two elements take the array test
+    assert outcome(np.array([[x]], dtype=np.float64)) == want  # a 1x1 range: the one-element shortcut
     assert got[0] == want[0]
     if got[0] == "ok":
         assert got[1] == want[1] or (math.isnan(got[1]) and math.isnan(want[1]))

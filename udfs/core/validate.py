@@ -125,6 +125,11 @@ def require(value, name: str, rule: Rule) -> np.ndarray:
         if msg:
             raise ScalesheetError(name, msg)
         return np.array(value, dtype=np.float64)
+    if type(value) is np.ndarray and value.size == 1 and value.dtype == np.float64:  # one cell of a range
+        msg = check(float(value.flat[0]), rule)
+        if msg:
+            raise ScalesheetError(name, msg)
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise ScalesheetError(name, check(value, rule))
     try:
