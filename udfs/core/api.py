@@ -343,14 +343,20 @@ def fleet_pv(tokens_per_day, growth_per_month, peak_to_average, horizon_months, 
         cap = None
     hours = assumption("hours_per_month")
     shape = np.broadcast_shapes(*(np.shape(a) for a in args), np.shape(cap) if cap is not None else ())
-    flat = [np.broadcast_to(a, shape).ravel() for a in args]
-    capf = None if cap is None else np.broadcast_to(cap, shape).ravel()
-    out = np.empty(len(flat[0]))
-    for k in range(out.size):
-        a = [float(x[k]) for x in flat]
-        b = None if capf is None else float(capf[k])
+    cells = _each_cell(args if cap is None else [*args, cap], shape)
+    out = np.empty(len(cells))
+    for k, a in enumerate(cells):
+        b = None if cap is None else a[14]
         out[k] = economics.fleet_plan(*a[:12], b, a[12], a[13], hours)["pv"]
     return out.reshape(shape)
+
+
+def _each_cell(arrays, shape) -> list[list[float]]:
+    """The arguments' values cell by cell over the broadcast ``shape``, as floats (one list per cell)."""
+    if shape == ():  # every argument one value: no broadcasting
+        return [[float(x) for x in arrays]]
+    flat = [np.broadcast_to(a, shape).ravel() for a in arrays]
+    return [[float(x[k]) for x in flat] for k in range(flat[0].size)]
 
 
 def cheapest_mix(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
@@ -363,10 +369,9 @@ def cheapest_mix(tokens_per_day, growth_per_month, peak_to_average, horizon_mont
     _check_replicas(args)
     hours = assumption("hours_per_month")
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
-    flat = [np.broadcast_to(a, shape).ravel() for a in args]
-    out = np.empty(len(flat[0]))
-    for k in range(out.size):
-        a = [float(x[k]) for x in flat]
+    cells = _each_cell(args, shape)
+    out = np.empty(len(cells))
+    for k, a in enumerate(cells):
         b, pv = economics.cheapest_mix(*a[:12], a[12], a[13], hours)
         out[k] = pv if result == "pv" else b
     return out.reshape(shape)
@@ -396,7 +401,10 @@ def _engine(engine, gpu=None):
     if engine is None:
         return None
     arr = np.asarray(engine, dtype=object)
-    names = np.vectorize(engine_choice, otypes=[object])(arr) if arr.size else arr
+    if arr.ndim == 0:  # one cell (as np.vectorize would give it: a 0-d object array)
+        names = np.array(engine_choice(arr.item()), dtype=object)
+    else:
+        names = np.vectorize(engine_choice, otypes=[object])(arr) if arr.size else arr
     if gpu is not None:
         speed.check_engine_for_gpu(names, gpu)
     return names
@@ -414,6 +422,11 @@ def _speed_factor(calibration, band, kind: str):
     if band is None:
         return None if calibration is None else c
     names = np.asarray(band, dtype=object)
+    if names.ndim == 0:  # one cell: the same choice and swap on Python values
+        name = band_choice(names.item())
+        if kind == "time":
+            name = {"low": "high", "high": "low"}.get(name, name)
+        return c * np.array(band_ratio(name), dtype=np.float64)
     names = np.vectorize(band_choice, otypes=[object])(names)
     if kind == "time":
         names = np.where(names == "low", "high", np.where(names == "high", "low", names))

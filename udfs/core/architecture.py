@@ -336,6 +336,25 @@ def from_numbers(rows: list[dict]) -> Architecture:
     return Architecture(**cols)
 
 
+_MAPPING_MEMO: dict = {}  # (argument, ((field, type, value), ...)) -> Architecture; the last 512 mappings
+_MAPPING_MEMO_SIZE = 512
+
+
 def from_mapping(record: dict, argument: str = "model") -> Architecture:
-    """One model (0-d arrays) from a field -> value mapping such as a two-row Excel range."""
-    return from_numbers([record_to_numbers(record, argument)]).take(0)
+    """One model (0-d arrays) from a field -> value mapping such as a two-row Excel range.
+
+    A mapping seen before (same fields, values and value types) gives the same record again: Excel passes
+    a model range to every cell that uses it, and validating it is most of such a cell's time."""
+    try:
+        key = (argument, tuple((k, type(v), v) for k, v in record.items()))
+        hit = _MAPPING_MEMO.get(key)
+    except TypeError:  # an unhashable value: validate it every time
+        key = hit = None
+    if hit is not None:
+        return hit
+    out = from_numbers([record_to_numbers(record, argument)]).take(0)
+    if key is not None:
+        if len(_MAPPING_MEMO) >= _MAPPING_MEMO_SIZE:
+            _MAPPING_MEMO.pop(next(iter(_MAPPING_MEMO)))
+        _MAPPING_MEMO[key] = out
+    return out

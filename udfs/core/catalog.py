@@ -247,7 +247,28 @@ def gpus(names, argument: str = "gpu") -> GPU:
     return _gpu_arrays().take(gpu_table().positions(names, argument))
 
 
+_GPU_MAPPING_MEMO: dict = {}  # (catalog, argument, ((field, type, value), ...)) -> GPU; the last 512 mappings
+
+
 def gpu_from_mapping(record: dict, argument: str = "gpu") -> GPU:
+    """One GPU (0-d arrays) from a field -> value mapping such as a two-row Excel range; a mapping seen
+    before (same fields, values and value types, same catalog) gives the same record again."""
+    try:
+        key = (gpu_table(), argument, tuple((k, type(v), v) for k, v in record.items()))
+        hit = _GPU_MAPPING_MEMO.get(key)
+    except TypeError:  # an unhashable value: validate it every time
+        key = hit = None
+    if hit is not None:
+        return hit
+    out = _gpu_from_mapping(record, argument)
+    if key is not None:
+        if len(_GPU_MAPPING_MEMO) >= 512:
+            _GPU_MAPPING_MEMO.pop(next(iter(_GPU_MAPPING_MEMO)))
+        _GPU_MAPPING_MEMO[key] = out
+    return out
+
+
+def _gpu_from_mapping(record: dict, argument: str) -> GPU:
     known = set(gpu_table().rows[0].keys()) if gpu_table().rows else set()
     clean = {}
     for k, v in record.items():
@@ -427,6 +448,21 @@ def precisions(values, argument: str = "precision") -> Precision:
     """
     arr = np.asarray(values, dtype=object)
     table, base = precision_table(), _precision_arrays()
+    if arr.ndim == 0 and type(arr.item()) is str:  # one name or spec: parsed once per catalog
+        key = (table, argument, arr.item())
+        hit = _ONE_PRECISION.get(key)
+        if hit is None:
+            if len(_ONE_PRECISION) >= 512:
+                _ONE_PRECISION.pop(next(iter(_ONE_PRECISION)))
+            hit = _ONE_PRECISION[key] = _precisions(arr, argument, table, base)
+        return hit
+    return _precisions(arr, argument, table, base)
+
+
+_ONE_PRECISION: dict = {}  # (catalog, argument, text) -> Precision of one cell
+
+
+def _precisions(arr, argument, table, base) -> Precision:
     uniques, codes = factorize(arr.ravel())
     recs = []
     for v in uniques:

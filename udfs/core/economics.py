@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .errors import ScalesheetError
@@ -74,10 +76,19 @@ def finance_rows() -> list[dict]:
 
 def finance_default(name: str) -> float:
     """A dated, sourced default from data/finance_defaults.csv (PUE, colocation, useful life...)."""
+    values = _finance_values()
+    if name not in values:
+        raise KeyError(name)
+    return float(values[name])
+
+
+@functools.lru_cache(maxsize=None)
+def _finance_values() -> dict[str, str]:
+    """finance_defaults.csv as name -> value text, read once (the first row of a name, as a scan finds it)."""
+    out: dict[str, str] = {}
     for row in finance_rows():
-        if row["name"] == name:
-            return float(row["value"])
-    raise KeyError(name)
+        out.setdefault(row["name"], row["value"])
+    return out
 
 
 def api_price_rows() -> list[dict]:

@@ -125,33 +125,60 @@ def _precision_kinds() -> dict:
     return {r["name"]: r.get("kind", "").strip() for r in precision_table().rows}
 
 
+_LINK_KINDS = {"nvlink": 1.0, "xgmi": 1.0, "ici": 1.0, "pcie": 0.0, "none": 0.0, "roce": 0.0}
+_GPU_FACTS: list = [None, {}]  # [the gpu_table they were read from, {name: (apple, geforce, acc16, link)}]
+
+
+def _gpu_facts(name: str) -> tuple[bool, bool, float, float]:
+    """(Apple, GeForce, fp16-accumulate TFLOPS, link kind) of a GPU name from its catalog row (defaults for a
+    name not in the catalog), read once per name and per loaded catalog."""
+    table = gpu_table()
+    if _GPU_FACTS[0] is not table:
+        _GPU_FACTS[:] = [table, {}]
+    facts = _GPU_FACTS[1]
+    if name in facts:
+        return facts[name]
+    r = next((row for row in table.rows if row["name"] == name), {})
+    kind_ic = (r.get("interconnect_kind") or "").strip().lower()
+    link = _LINK_KINDS.get(kind_ic, -1.0)
+    vendor = (r.get("vendor") or "").strip().lower()
+    is_apple = vendor == "apple" or name.lower().startswith("apple")
+    is_geforce = name.lower().startswith(("rtx-", "gtx-")) and not name.lower().startswith(("rtx-a", "rtx-pro", "rtx-6000"))
+    kind = (r.get("form_factor") or "").lower()
+    is_geforce = is_geforce or ("geforce" in (r.get("display_name") or "").lower())
+    try:
+        a16 = float(r.get("fp16_acc16_tflops") or "nan")
+    except ValueError:
+        a16 = float("nan")
+    facts[name] = (is_apple, is_geforce and "workstation" not in kind, a16, link)
+    return facts[name]
+
+
+def _per_name(names, value, dtype):
+    """Array of ``value(name)`` over an array of names, computed once per distinct name."""
+    names = np.asarray(names, dtype=object)
+    if names.size == 1:  # one cell (of any shape): no np.unique
+        return np.full(names.shape, value(str(names.flat[0])), dtype=dtype)
+    uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
+    return np.array([value(n) for n in uniq], dtype=dtype)[inv].reshape(names.shape)
+
+
 def gpu_flags(gpu: GPU) -> dict[str, np.ndarray]:
     """Per-GPU facts the catalog row holds beyond the GPU record: Apple, GeForce, fp16-accumulate rate."""
-    rows = {r["name"]: r for r in gpu_table().rows}
     names = np.asarray(gpu.name, dtype=object)
+    if names.size == 1:  # one cell (of any shape): no np.unique
+        apple, geforce, a16, link = _gpu_facts(str(names.flat[0]))
+        shape = names.shape
+        return {"apple": np.full(shape, apple, dtype=bool), "geforce": np.full(shape, geforce, dtype=bool),
+                "acc16_tflops": np.full(shape, a16, dtype=np.float64),
+                "gpu_link": np.full(shape, link, dtype=np.float64)}
     uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
-    apple, geforce, acc16, link = [], [], [], []
-    for n in uniq:
-        r = rows.get(n, {})
-        kind_ic = (r.get("interconnect_kind") or "").strip().lower()
-        link.append({"nvlink": 1.0, "xgmi": 1.0, "ici": 1.0, "pcie": 0.0, "none": 0.0, "roce": 0.0}.get(kind_ic, -1.0))
-        vendor = (r.get("vendor") or "").strip().lower()
-        is_apple = vendor == "apple" or n.lower().startswith("apple")
-        is_geforce = n.lower().startswith(("rtx-", "gtx-")) and not n.lower().startswith(("rtx-a", "rtx-pro", "rtx-6000"))
-        kind = (r.get("form_factor") or "").lower()
-        is_geforce = is_geforce or ("geforce" in (r.get("display_name") or "").lower())
-        try:
-            a16 = float(r.get("fp16_acc16_tflops") or "nan")
-        except ValueError:
-            a16 = float("nan")
-        apple.append(is_apple)
-        geforce.append(is_geforce and "workstation" not in kind)
-        acc16.append(a16)
+    facts = [_gpu_facts(n) for n in uniq]
     shape = names.shape
-    return {"apple": np.array(apple, dtype=bool)[inv].reshape(shape),
-            "geforce": np.array(geforce, dtype=bool)[inv].reshape(shape),
-            "acc16_tflops": np.array(acc16, dtype=np.float64)[inv].reshape(shape),
-            "gpu_link": np.array(link, dtype=np.float64)[inv].reshape(shape)}  # 1 NVLink-class, 0 PCIe, -1 unknown
+    return {"apple": np.array([f[0] for f in facts], dtype=bool)[inv].reshape(shape),
+            "geforce": np.array([f[1] for f in facts], dtype=bool)[inv].reshape(shape),
+            "acc16_tflops": np.array([f[2] for f in facts], dtype=np.float64)[inv].reshape(shape),
+            "gpu_link": np.array([f[3] for f in facts], dtype=np.float64)[inv].reshape(shape)}  # 1 NVLink-class, 0 PCIe, -1 unknown
 
 
 def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
@@ -161,31 +188,56 @@ def engine_params(engine, gpu: GPU, p: Precision) -> dict[str, np.ndarray]:
     if isinstance(engine, dict):
         return engine
     eng = np.asarray("auto" if engine is None else engine, dtype=object)
+    if eng.ndim == 0 and np.ndim(gpu.name) == 0 and np.ndim(p.name) == 0 and np.ndim(p.bits) == 0:
+        return _engine_cell(str(eng.item()), gpu, p)
     flags = gpu_flags(gpu)
     kinds = _precision_kinds()
-    pnames = np.asarray(p.name, dtype=object)
-    uniq_p, inv_p = np.unique(pnames.astype(str).ravel(), return_inverse=True)
-    pkind = np.array([kinds.get(n, "") for n in uniq_p], dtype=object)[inv_p].reshape(pnames.shape)
+    pkind = _per_name(p.name, lambda n: kinds.get(n, ""), object)
     gguf = pkind == "gguf"
     shape = np.broadcast_shapes(eng.shape, flags["apple"].shape, gguf.shape)
     eng, apple, gguf, geforce = (np.broadcast_to(x, shape) for x in (eng, flags["apple"], gguf, flags["geforce"]))
     local = apple | gguf | geforce
     names = np.where(eng == "auto", np.where(local, "llama.cpp", "vllm"), eng).astype(object)
     table = _engine_table()
-    uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
-    out = {}
-    for k in ENGINE_NUMERIC:
-        vals = np.array([table[u][k] for u in uniq], dtype=np.float64)
-        out[k] = vals[inv].reshape(shape)
+    if names.size == 1:  # one cell (of any shape): no np.unique
+        row = table[str(names.flat[0])]
+        out = {k: np.full(shape, row[k], dtype=np.float64) for k in ENGINE_NUMERIC}
+    else:
+        uniq, inv = np.unique(names.astype(str).ravel(), return_inverse=True)
+        out = {}
+        for k in ENGINE_NUMERIC:
+            vals = np.array([table[u][k] for u in uniq], dtype=np.float64)
+            out[k] = vals[inv].reshape(shape)
     out["name"] = names
     out["flags"] = flags  # the GPU facts, computed once per call
     block = (pkind == "gguf") | (pkind == "int")
     quantized = block | (np.asarray(p.bits) < 8)  # GGUF / integer block formats (Q8_0 too), or few bits
-    bw = np.where(np.broadcast_to(apple, shape), out["bw_eff_apple"], out["bw_eff"])
+    bw = np.where(apple, out["bw_eff_apple"], out["bw_eff"])
     out["bw_fraction"] = bw * np.where(quantized, out["quant_bw_factor"], 1.0)
-    out["prefill_fraction"] = (np.where(np.broadcast_to(apple, shape), out["prefill_mfu_apple"], out["prefill_mfu"])
+    out["prefill_fraction"] = (np.where(apple, out["prefill_mfu_apple"], out["prefill_mfu"])
                                * np.where(quantized, out["quant_prefill_factor"], 1.0))
-    out["layer_s"] = np.where(np.broadcast_to(apple, shape), out["layer_overhead_apple_s"], out["layer_overhead_s"])
+    out["layer_s"] = np.where(apple, out["layer_overhead_apple_s"], out["layer_overhead_s"])
+    return out
+
+
+def _engine_cell(engine: str, gpu: GPU, p: Precision) -> dict:
+    """engine_params of one engine, GPU and precision: the same rules on Python values (the same numbers
+    and types as the array path: 0-d arrays, the two fractions as products of them)."""
+    flags = gpu_flags(gpu)
+    apple, geforce = bool(flags["apple"]), bool(flags["geforce"])
+    pkind = _precision_kinds().get(str(np.asarray(p.name).item()), "")
+    if engine == "auto":
+        engine = "llama.cpp" if (apple or pkind == "gguf" or geforce) else "vllm"
+    row = _engine_table()[engine]
+    out = {k: np.array(row[k], dtype=np.float64) for k in ENGINE_NUMERIC}
+    out["name"] = np.array(engine, dtype=object)
+    out["flags"] = flags
+    quantized = pkind in ("gguf", "int") or bool(np.asarray(p.bits) < 8)
+    pick = (lambda a_, other: out[a_] if apple else out[other])  # noqa: E731
+    out["bw_fraction"] = pick("bw_eff_apple", "bw_eff") * (out["quant_bw_factor"] if quantized else np.array(1.0))
+    out["prefill_fraction"] = (pick("prefill_mfu_apple", "prefill_mfu")
+                               * (out["quant_prefill_factor"] if quantized else np.array(1.0)))
+    out["layer_s"] = pick("layer_overhead_apple_s", "layer_overhead_s").copy()
     return out
 
 
@@ -195,7 +247,8 @@ def _compute_peak(gpu: GPU, p: Precision, e: dict) -> np.ndarray:
     peak = peak_flops(gpu, p)
     flags = e["flags"]
     acc16 = np.where(flags["acc16_tflops"] > 0, flags["acc16_tflops"] * TERA, 2 * peak)
-    half = np.isin(np.asarray(p.compute), [2, 3])  # fp16 / bf16 compute (quantized formats dequantize to fp16)
+    c = np.asarray(p.compute)
+    half = (c == 2) | (c == 3)  # fp16 / bf16 compute (quantized formats dequantize to fp16)
     use = flags["geforce"] & half & (e["fp16_acc16"] > 0)
     return np.where(use, np.maximum(acc16, peak), peak)
 
@@ -351,15 +404,27 @@ def prefill_parts(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=
 def ttft_s(a: Architecture, gpu: GPU, p: Precision, prompt_tokens, batch=1, gpus=1, engine=None,
            calibration=None, tp=None, pp=None) -> np.ndarray:
     """Time to first token: prefill of ``batch`` prompts (see module docstring)."""
-    d = prefill_parts(a, gpu, p, prompt_tokens, batch, gpus, engine, tp, pp)
+    return _ttft_of(prefill_parts(a, gpu, p, prompt_tokens, batch, gpus, engine, tp, pp), calibration)
+
+
+def _ttft_of(d: dict, calibration) -> np.ndarray:
     return (np.maximum(d["compute_s"], d["memory_s"]) + d["comm_s"] + d["fixed_s"]) / _calib(calibration)
 
 
 def prefill_compute_s(a, gpu, p, prompt_tokens, gpus=1, engine=None, calibration=None) -> np.ndarray:
     """Compute-only seconds of one prompt's prefill, the share a prefill adds to a running decode batch
     (its weights are read by that step anyway)."""
-    d = prefill_parts(a, gpu, p, prompt_tokens, 1, gpus, engine)
+    return _prefill_compute_of(prefill_parts(a, gpu, p, prompt_tokens, 1, gpus, engine), calibration)
+
+
+def _prefill_compute_of(d: dict, calibration) -> np.ndarray:
     return (d["compute_s"] + d["comm_s"]) / _calib(calibration)
+
+
+def prefill_times(a, gpu, p, prompt_tokens, gpus=1, engine=None, calibration=None) -> tuple:
+    """(ttft_s, prefill_compute_s) of one prompt from one evaluation of the prefill terms."""
+    d = prefill_parts(a, gpu, p, prompt_tokens, 1, gpus, engine)
+    return _ttft_of(d, calibration), _prefill_compute_of(d, calibration)
 
 
 def latency_s(a, gpu, p, prompt_tokens, output_tokens, batch=1, gpus=1, kv=None, engine=None,
@@ -375,6 +440,15 @@ def latency_s(a, gpu, p, prompt_tokens, output_tokens, batch=1, gpus=1, kv=None,
 def check_engine_for_gpu(engine, gpu: GPU, argument: str = "engine") -> None:
     """MLX runs on Apple GPUs only; TensorRT-LLM and vLLM do not run on Apple GPUs."""
     eng = np.asarray(engine, dtype=object)
+    if eng.ndim == 0 and np.ndim(gpu.name) == 0 and isinstance(eng.item(), str):  # one cell: Python values
+        e, apple = eng.item(), _gpu_facts(str(np.asarray(gpu.name).item()))[0]
+        if e == "mlx" and not apple:
+            raise ScalesheetError(argument, "mlx runs on Apple GPUs only; use llama.cpp, vllm, sglang, "
+                                            "tensorrt-llm or transformers")
+        if e in ("vllm", "sglang", "tensorrt-llm") and apple:
+            raise ScalesheetError(argument, "vllm, sglang and tensorrt-llm do not run on Apple GPUs; use "
+                                            "llama.cpp or mlx")
+        return
     apple = gpu_flags(gpu)["apple"]
     eng, apple = np.broadcast_arrays(eng, apple)
     if np.any((eng == "mlx") & ~apple):

@@ -141,6 +141,11 @@ def training_memory_breakdown(a: Architecture, p: Precision, seq_len, micro_batc
 
 def peak_flops(gpu, p: Precision) -> np.ndarray:
     """Peak dense FLOP/s of each GPU in the compute format of each precision (fallbacks applied)."""
+    if np.ndim(p.compute) == 0 and np.ndim(gpu.peak_tflops) == 1:  # one GPU, one format: one look-up
+        tflops = gpu.peak_tflops[int(p.compute)]
+        if not tflops > 0:
+            raise ScalesheetError("gpu", "has no catalogued throughput for this precision; add its TFLOPS to the GPU row")
+        return tflops * TERA
     compute = np.broadcast_to(p.compute, np.broadcast_shapes(np.shape(p.compute), gpu.memory_gib.shape))
     table = np.broadcast_to(gpu.peak_tflops, compute.shape + (len(COMPUTE_COLUMNS),))
     tflops = np.take_along_axis(table, compute[..., None], axis=-1)[..., 0]

@@ -120,6 +120,16 @@ def _show(value) -> str:
 
 def require(value, name: str, rule: Rule) -> np.ndarray:
     """Return ``value`` as a float64 array, or raise ScalesheetError(name, …) on the first bad element."""
+    if type(value) is float or type(value) is int:  # one number (most calls): check's test, as the arrays' below
+        msg = check(value, rule)
+        if msg:
+            raise ScalesheetError(name, msg)
+        return np.array(value, dtype=np.float64)
+    if type(value) is np.ndarray and value.size == 1 and value.dtype == np.float64:  # one cell of a range
+        msg = check(float(value.flat[0]), rule)
+        if msg:
+            raise ScalesheetError(name, msg)
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise ScalesheetError(name, check(value, rule))
     try:
