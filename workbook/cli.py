@@ -117,7 +117,21 @@ def _estimate(args) -> int:
     return 0
 
 
+def _batch_gc() -> None:
+    """Garbage collection tuned for a process that runs one command and exits: what is loaded so far frozen
+    out of every collection, and the young generation collected every 20,000 allocations instead of 700
+    (``recalc`` of the template spent 0.5-0.7 s of about 4 s in 780 collections, 0.2 s with these settings;
+    peak memory unchanged at 90 MB). Collection still runs, so the cyclic garbage of a large workbook is freed.
+    Only for the command line (``argv`` None): a caller that runs many commands in one process keeps its own."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
 def main(argv=None) -> int:
+    if argv is None:
+        _batch_gc()
     args = _parser().parse_args(argv)
     try:
         if args.command == "estimate":
