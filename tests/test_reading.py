@@ -129,3 +129,21 @@ def test_random_sheets_patch_alike(seed, tmp_path, monkeypatch):
     assert fast[1] == general[1]
     a, b = zipfile.ZipFile(io.BytesIO(fast[0])), zipfile.ZipFile(io.BytesIO(general[0]))
     assert [(n, a.read(n)) for n in a.namelist()] == [(n, b.read(n)) for n in b.namelist()]
+
+
+@pytest.mark.parametrize("spelled, caught", [("LLM_PARAMS(1)", True), ("&#76;LM_PARAMS(1)", True),
+                                             ("_x004C_LM_PARAMS(1)", True), ("llm_params(1)", True),
+                                             ("xlwings.LLM_PARAMS(1)", True), ('"LLM_PARAMS("&amp;1', False),
+                                             ("SUM(1)", False)])
+def test_the_share_copy_check_finds_a_function_call_however_spelled(spelled, caught, tmp_path):
+    """share re-reads what it wrote and refuses a copy that still calls the functions; the check skips sheets
+    that name no function, so a call spelled with character references or _xHHHH_ escapes must still count."""
+    from workbook import commands
+
+    xml = hostile.sheet({1: [f'<c r="A1"><f>{spelled}</f><v>1</v></c>', '<c r="B1"><v>2</v></c>']})
+    data = open(hostile.book(str(tmp_path / "w.xlsx"), [("S", xml)]), "rb").read()
+    if caught:
+        with pytest.raises(ScalesheetError, match="still calls the functions"):
+            commands._validated(data, True)
+    else:
+        commands._validated(data, True)

@@ -9,11 +9,13 @@ only regular files. Each refusal is a ScalesheetError: exit status 2 and one lin
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 from udfs.core.errors import ScalesheetError
 
 from . import safeio
+from .xlsxpatch import KEEP, Edit   # the share copy's edits (share_edit runs once per formula cell)
 
 DEFAULT_TEMPLATE = os.path.join("templates", "Scalesheet.xlsx")
 OUTPUT_SUFFIXES = (".xlsx", ".xlsm")
@@ -96,8 +98,6 @@ def share_edit(pkg, ev, key, sharer=None):
     value (``workbook/live.py``: shown while every input holds its share-time value, else ``#frozen``), or
     their bare value where neither can be written; native formulas stay and cache their value; formulas that
     refer to another workbook keep what the file holds."""
-    from .xlsxpatch import KEEP, Edit
-
     value = ev.values.get(key)
     if key in ev.udf_cells:
         i, ref = key
@@ -114,8 +114,6 @@ def share_edit(pkg, ev, key, sharer=None):
 
 
 def _share_plan(pkg, ev, sharer=None):
-    from .xlsxpatch import KEEP, Edit
-
     edits = {}
     for key in sorted(ev.formula_cells):
         e = share_edit(pkg, ev, key, sharer)
@@ -171,11 +169,13 @@ def _validated(data: bytes, freeze: bool):
 
     out = xlsxpatch.validate(data)
     if freeze:
+        hint = re.compile(engine.UDF_HINT.pattern.encode(), re.IGNORECASE)   # sheets naming no function skipped
         for s in out.sheets:
-            for ref, c in s.cells.items():
-                if c.formula is not None and engine.uses_udf(c.formula):
-                    raise ScalesheetError("output", f"the written copy still calls the functions at {s.name}!{ref}; "
-                                                    "nothing was written")
+            for element, text in xlsxpatch.formula_texts(s, hint):
+                if engine.uses_udf(text):
+                    raise ScalesheetError("output", f"the written copy still calls the functions in sheet "
+                                                    f"{safeio.printable(s.name, 60)} "
+                                                    f"({safeio.printable(text, 60)}); nothing was written")
         for n in out.names:
             if engine.uses_udf(n.text):
                 raise ScalesheetError("output", f"the written copy's name {n.name} still calls the functions; "
@@ -229,8 +229,6 @@ def recalc(src: str, dst: str | None, force: bool) -> int:
     computed = ev.formula_cells - ev.circular - ev.uncomputed
     errors = {k: ev.values.get(k) for k in computed if engine.is_error(ev.values.get(k))}
     if dst:
-        from .xlsxpatch import KEEP, Edit
-
         edits = {}
         for key in computed - ev.external_cells:
             edits[key] = Edit(ev.values.get(key), KEEP)

@@ -63,12 +63,12 @@ class ExcelError:
 
 
 # Every function name starts with one of these prefixes: a formula without one calls none (a quick first test).
-_UDF_HINT = re.compile("|".join(sorted({re.escape(n.split("_")[0] + "_") for n in UDF_NAMES})), re.IGNORECASE)
+UDF_HINT = re.compile("|".join(sorted({re.escape(n.split("_")[0] + "_") for n in UDF_NAMES})), re.IGNORECASE)
 
 
 def uses_udf(formula: str) -> bool:
     """The formula text calls one of the functions (plain, prefixed or namespaced)."""
-    if not formula or not _UDF_HINT.search(formula):
+    if not formula or not UDF_HINT.search(formula):
         return False
     return bool(UDF_CALL.search(_strip_strings(formula)))
 

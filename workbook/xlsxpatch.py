@@ -243,7 +243,8 @@ def _typed_value(t: bytes | None, raw: bytes, strings: list[str]):
 class Package:
     """The parts of a workbook that ``share`` and ``recalc`` read, from bytes already checked by ``safeio``."""
 
-    def __init__(self, data: bytes, label: str = "input"):
+    def __init__(self, data: bytes, label: str = "input", cells: bool = True):
+        """``cells`` False: the sheets' parts are found and normalised but their cells not read."""
         self.label = label
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self.part_names = {i.filename for i in self.zip.infolist()}
@@ -273,7 +274,8 @@ class Package:
                 stored += len(_CELL_START.findall(sheet.xml))
                 if stored > MAX_CELLS:
                     raise ScalesheetError(label, f"the workbook holds more than {MAX_CELLS:,} cells (the limit)")
-                self._read_cells(sheet)
+                if cells:
+                    self._read_cells(sheet)
             self.sheets.append(sheet)
         self.names: list[Name] = []
         for dn in wb.iter(f"{{{NS_MAIN}}}definedName"):
@@ -551,7 +553,8 @@ def apply(pkg: Package, edits: dict[tuple[int, str], Edit], *, macros: bool,
 
 def validate(data: bytes, label: str = "output") -> Package:
     """Re-read a written package: a zip whose every part reads back (CRC), every XML part parses, every
-    sheet listed exists; returns it as a Package. Raises ScalesheetError naming what is wrong."""
+    sheet listed exists; returns it as a Package whose sheets' cells are not read (``formula_texts`` reads
+    their formulas). Raises ScalesheetError naming what is wrong."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         bad = zf.testzip()
@@ -563,12 +566,26 @@ def validate(data: bytes, label: str = "output") -> Package:
         for info in zf.infolist():
             if info.filename.endswith((".xml", ".rels", ".vml")):
                 check_xml(zf.read(info.filename))
-        return Package(data, label)
+        return Package(data, label, cells=False)
     except ScalesheetError:
         raise
     except Exception as exc:
         raise ScalesheetError(label, f"the written file failed its own check ({type(exc).__name__}: "
                                      f"{str(exc)[:120]}); nothing was written")
+
+
+def formula_texts(sheet: Sheet, hint: re.Pattern | None = None):
+    """(start of the <f> element, formula text) of each formula of a sheet read without its cells (``cells=False``), in
+    order. With ``hint`` (a bytes pattern), a sheet whose part matches it nowhere and holds no character
+    reference or _xHHHH_ escape (which could spell what it matches) yields nothing."""
+    if hint is not None and not hint.search(sheet.xml) and b"&#" not in sheet.xml and b"_x" not in sheet.xml:
+        return
+    for m in _FORMULA_TEXT.finditer(sheet.xml):
+        yield m.group(0), decode_text(m.group(1))
+
+
+# The text of an <f> element (no child elements; comments and CDATA are gone after _normalise_sheet).
+_FORMULA_TEXT = re.compile(rb"<(?:[\w.\-]+:)?f(?:\s[^>]*)?>([^<]+)<")
 
 
 # ------------------------------------------------------------------------------- compatibility wrappers
