@@ -147,3 +147,25 @@ def test_the_share_copy_check_finds_a_function_call_however_spelled(spelled, cau
             commands._validated(data, True)
     else:
         commands._validated(data, True)
+
+
+@pytest.mark.parametrize("xml", [
+    b"<worksheet><sheetData><row r='1'/></sheetData></worksheet>", b"<sheetData/>", b"<sheetData></sheetData>",
+    b"<x:sheetData a='1'><x:row/></x:sheetData >", b"<sheetData><row/></sheetDataX></sheetData>",
+    b"<sheetData><row/>", b"<sheetData><row/></x:sheetData></sheetData>", b"<sheetDataX/><sheetData>1</sheetData>",
+    b"<sheetData a='x/'>2</sheetData>", b"no sheet data", b"<sheetData>a</sheetData><sheetData>b</sheetData>",
+    b"<sheetData>\n</sheetData\n>", b"<sheetData><sheetData/></sheetData>"])
+def test_sheet_data_is_found_as_the_pattern_finds_it(xml):
+    a, b = xlsxpatch.SHEET_DATA.search(xml), xlsxpatch._SheetData.search(xml)
+    assert (a is None) == (b is None)
+    if a is not None:
+        assert (a.group("body"), a.start("body"), a.end("body")) == (b.group("body"), b.start("body"), b.end("body"))
+
+
+def test_sheet_data_of_every_template_sheet_is_found_alike():
+    with zipfile.ZipFile(TEMPLATE) as z:
+        for n in z.namelist():
+            if re.fullmatch(r"xl/worksheets/sheet[0-9]+\.xml", n):
+                xml = z.read(n)
+                a, b = xlsxpatch.SHEET_DATA.search(xml), xlsxpatch._SheetData.search(xml)
+                assert a.group("body") == b.group("body") and len(a.group("body")) > 0
