@@ -103,6 +103,8 @@ class Workbook:
         self.formulas: set[tuple[str, str]] = set()
         self.texts: dict[tuple[str, str], str] = {}
         self._sentinels = None
+        self._groups: dict = {}
+        self._checks: dict = {}
         self._current = None               # the cell being guarded (it cannot be its own sentinel)
         for i, s in sheets:
             title = s.name.upper()
@@ -120,7 +122,14 @@ class Workbook:
     # ------------------------------------------------------------------ precedents
     def groups(self, sheet: str, formula: str) -> list[list[tuple[str, str]]] | None:
         """The cells of each reference in the formula, one list per reference (names resolved), as
-        (SHEET UPPER, "A1"); None when a reference cannot be resolved."""
+        (SHEET UPPER, "A1"); None when a reference cannot be resolved. Remembered per (sheet, formula): the
+        sentinels and the guard of one cell both ask (the caller must not change the lists)."""
+        key = (sheet, formula.lstrip("="))
+        if key not in self._groups:
+            self._groups[key] = self._find_groups(sheet, formula)
+        return self._groups[key]
+
+    def _find_groups(self, sheet: str, formula: str):
         from .fastcalc import Unsupported, references
 
         try:
@@ -180,7 +189,14 @@ class Workbook:
 
     # ------------------------------------------------------------------ the guard
     def check(self, here: str, key: tuple[str, str]) -> str | None:
-        """A native condition that is TRUE while the cell ``key`` holds its share-time value."""
+        """A native condition that is TRUE while the cell ``key`` holds its share-time value (remembered: many
+        guards check the same input cells)."""
+        memo = (here, key)
+        if memo not in self._checks:
+            self._checks[memo] = self._check(here, key)
+        return self._checks[memo]
+
+    def _check(self, here: str, key: tuple[str, str]) -> str | None:
         sheet, cell = key
         ref = cell if sheet == here.upper() else f"{quote(self.sheets[sheet])}!{cell}"
         v = self.value(key)
