@@ -402,6 +402,15 @@ def test_formulas_of_one_shape_translate_and_tokenise_alike():
     rnd = random.Random(14)
     corpus = [(pkg, "".join(rnd.choice(_PIECES) for _ in range(rnd.randint(1, 6))), rnd.randint(0, 1),
                rnd.randint(1, 4), rnd.randint(1, 4)) for _ in range(12000)]
+    # copies down and across, as Excel writes them, some edited to differ from their neighbour
+    for base in ("A1+$B$2*C$3", "SUM($A1:B2)&\"A1\"", "Z9+AA9", "'AB1'!A1/XFD1"):
+        pieces, _, offsets = engine.shape(base, 1, 1)             # base written in A1, copied to row, col
+        for row in range(1, 6):
+            for col in range(1, 6):
+                refs = engine._refs_at((0, (), tuple(offsets)), row, col)
+                if refs is not None:
+                    t = engine._interleave(pieces, refs)
+                    corpus.append((pkg, t if rnd.random() < 0.8 else t.replace("+", "-"), 0, row, col))
     corpus += [(pkg, text, sheet, row, col) for text in ("#NAME?A1", "#N/AZ1", "#GETTING_DATAB2", "1$A1", "1.$A1",
                                                          "A1 !", "Table1[A1]", "c4", "B2", "b2+1")
                for sheet in (0, 1) for row in range(1, 5) for col in range(1, 5)]
@@ -422,7 +431,9 @@ def test_formulas_of_one_shape_translate_and_tokenise_alike():
         alone = tr.translate(text, sheet)
         assert (got.text, got.udf, got.external, got.names, got.unresolved) == \
             (alone.text, alone.udf, alone.external, alone.names, alone.unresolved), text
-        if key is not None:
+        if key is not None:                      # recognised from a neighbour or read: the key reading gives
+            direct = engine.shape(text, row, col, tr.ref_names)
+            assert direct is not None and key == (sheet, tuple(direct[0]), tuple(direct[2])), text
             first = groups.setdefault((id(p), key), tokens(alone.text, (row, col)))
             assert tokens(alone.text, (row, col)) == first, (text, row, col)
     assert len(groups) < 0.6 * len(corpus)          # shapes do collide, so the check above has work to do

@@ -170,6 +170,29 @@ def shape(text: str, row: int, col: int, ref_names=frozenset()):
     return pieces, refs, offsets
 
 
+def _refs_at(key, row: int, col: int) -> list[str] | None:
+    """The reference texts of shape ``key`` written for the cell ``row``, ``col`` (upper-case, as Excel writes
+    a copied formula), or None where one falls off the grid."""
+    out = []
+    for ra, r, ca, c in key[2]:
+        if not ra:
+            r += row
+        if not ca:
+            c += col
+        if not (1 <= r <= 1_048_576 and 1 <= c <= 16_384):
+            return None
+        out.append(("$" if ca else "") + col_letters(c) + ("$" if ra else "") + str(r))
+    return out
+
+
+def _interleave(pieces, refs) -> str:
+    out = [pieces[0]]
+    for ref, piece in zip(refs, pieces[1:]):
+        out.append(ref)
+        out.append(piece)
+    return "".join(out)
+
+
 def _col_number(letters: str) -> int:
     n = 0
     for ch in letters.upper():
@@ -189,31 +212,46 @@ class Translator:
         ref = re.compile(_REF)
         self.ref_names = frozenset(k for k, _ in self.name_alias if ref.fullmatch(k))
         self._shapes: dict = {}
+        self._cell_shapes: dict = {}      # (sheet, row, col) -> shape key of the formula there
 
     def translate_cell(self, text: str, sheet: int, row: int, col: int) -> tuple[Translation, tuple | None]:
         """(``translate(text, sheet)``, the formula's shape key or None). Formulas of one shape on one sheet
         are translated once: the others get the first one's translation with their own references put back
-        in its reference slots (translation never changes a reference, only names, sheets and functions)."""
-        found = shape(text, row, col, self.ref_names)
-        if found is None:
-            return self.translate(text, sheet), None
-        pieces, refs, offsets = found
-        key = (sheet, tuple(pieces), tuple(offsets))
+        in its reference slots (translation never changes a reference, only names, sheets and functions).
+
+        A formula copied from the cell above or to the left is recognised without reading it: the neighbour's
+        shape, with its references written for this cell, gives this text exactly (checked by comparing the
+        texts; references written lower-case or off the grid, or a workbook with reference-like names, read
+        the text instead)."""
+        key = refs = None
+        if not self.ref_names:
+            for neighbour in ((sheet, row - 1, col), (sheet, row, col - 1)):
+                known = self._cell_shapes.get(neighbour)
+                if known is not None:
+                    refs = _refs_at(known, row, col)
+                    if refs is not None and _interleave(known[1], refs) == text:
+                        key = known
+                        break
+        if key is None:
+            found = shape(text, row, col, self.ref_names)
+            if found is None:
+                return self.translate(text, sheet), None
+            pieces, refs, offsets = found
+            key = (sheet, tuple(pieces), tuple(offsets))
         hit = self._shapes.get(key)
         if hit is None:
             t = self.translate(text, sheet)
             again = shape(t.text, row, col, self.ref_names)
             # the translated text must hold the same references at the same offsets, in the same order
-            hit = self._shapes[key] = (t, again[0]) if again and again[1:] == (refs, offsets) else False
+            hit = self._shapes[key] = (t, again[0]) if again and again[1:] == (refs, list(key[2])) else False
+            if hit:
+                self._cell_shapes[(sheet, row, col)] = key
             return t, (key if hit else None)
         if hit is False:
             return self.translate(text, sheet), None
+        self._cell_shapes[(sheet, row, col)] = key
         first, tp = hit
-        out = [tp[0]]
-        for ref_text, piece in zip(refs, tp[1:]):
-            out.append(ref_text)
-            out.append(piece)
-        return Translation("".join(out), first.udf, first.external, first.names, first.unresolved), key
+        return Translation(_interleave(tp, refs), first.udf, first.external, first.names, first.unresolved), key
 
     def sheet_ref(self, name: str) -> tuple[str | None, bool]:
         """('SXi' alias or None, external) for a sheet reference's text."""
