@@ -10,7 +10,9 @@ faster path can never change an answer or an error text.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,3 +129,76 @@ def test_answers_do_not_depend_on_what_was_asked_before():
     adapter.clear_caches()
     cold = [udfs.LLM_GPUS_NEEDED(*cell), udfs.LLM_DECODE_TOKPS(*cell)]
     assert warm == cold
+
+
+# --------------------------------------------------------------------- Site.cell: the memo looked up first
+GOOD = {"model": "llama-3-8b", "gpu": "h100-sxm", "precision": "bf16", "kv_precision": "fp8", "context": 4096.0,
+        "batch": 8.0, "gpus": 2.0}
+ODD_VALUES = ["a", "#", " ", "", "x", "llama-3-8b", "fp8", True, False, 1, 1.0, 0.0, 8.0, None, "#N/A",
+              adapter.COM_ERROR_BASE + 2042, Fraction(1, 2), 0.5]
+
+
+def shapes(v):
+    """The ways a value can reach a function called from Python, most of which are not a [[v]] cell."""
+    out = [[[v]], v, [v], ((v,),), [(v,)], ([v],), [[v, v]], [[v], [v]], [[[v]]], [], [[]], [{v}], {v},
+           np.array([[v]], dtype=object), [np.array([v], dtype=object)]]
+    if isinstance(v, str):
+        out += [{v: 1.0}, [{v: 1.0}], {(v,): 1.0}, [[v.encode()]], [iter([v])]]
+    if isinstance(v, float):
+        out += [[[np.float64(v)]], np.array([[v]])]
+    return out
+
+
+def fresh(fn, site, args):
+    """What the function gives for ``args`` with nothing remembered (Site.__call__, as before Site.cell)."""
+    adapter.clear_caches()
+    return site(list(args))
+
+
+@pytest.mark.parametrize("name", list(SITES))
+def test_site_cell_answers_any_shape_as_site_call_does(name):
+    fn, site, arg_names = SITES[name]
+    base = [[[GOOD[a]]] for a in arg_names]
+    checked = 0
+    for pos in range(len(arg_names)):
+        for v in ODD_VALUES:
+            warm = list(base)
+            warm[pos] = [[v]]
+            for odd in shapes(v):
+                args = list(base)
+                args[pos] = odd
+                want = fresh(fn, site, args)
+                adapter.clear_caches()
+                fn(*warm)  # the canonical cell of the same value remembered first
+                for got in (fn(*args), fn(*args), site.cell(*args)):
+                    assert same(got, want), (name, arg_names[pos], odd, got, want)
+                checked += 1
+    assert checked > 500
+
+
+@pytest.mark.parametrize("name", list(SITES))
+def test_site_cell_keys_blanks_and_omitted_arguments_as_site_call_does(name):
+    fn, site, arg_names = SITES[name]
+    for pos in range(1, len(arg_names)):  # every argument after the model may be omitted or blank
+        for missing in (None, [[None]], [[""]], [["  "]]):
+            args = [[[GOOD[a]]] for a in arg_names]
+            args[pos] = missing
+            want = fresh(fn, site, args)
+            assert same(fn(*args), want) and same(fn(*args), want), (name, arg_names[pos], missing)
+            assert same(site.cell(*args), want)
+
+
+def test_true_and_one_are_different_cells_through_site_cell():
+    one = [[["llama-3-8b"]], [["bf16"]], [[4096.0]], [[1.0]]]
+    true = one[:3] + [[[True]]]
+    adapter.clear_caches()
+    a, b = udfs.LLM_INFER_VRAM_GIB(*one), udfs.LLM_INFER_VRAM_GIB(*true)
+    assert isinstance(a, float) and isinstance(b, str) and b.startswith("#batch:"), (a, b)
+    assert udfs.LLM_INFER_VRAM_GIB(*true) == b and udfs.LLM_INFER_VRAM_GIB(*one) == a
+
+
+def test_a_repeated_cell_does_not_reach_site_call(monkeypatch):
+    cell = [[["qwen2.5-7b"]], [["l40s"]], [["int8"]], [[2048.0]], [[4.0]]]
+    first = udfs.LLM_DECODE_TOKPS(*cell)
+    monkeypatch.setattr(adapter.Site, "__call__", lambda *a: pytest.fail("the memo should answer"))
+    assert udfs.LLM_DECODE_TOKPS(*cell) is first

@@ -192,6 +192,7 @@ CALIB = Arg("calibration", "number", 1.0, V.CALIBRATION)
 _vram_site = Site("infer_vram_bytes", [MODEL, PREC, CTX, BATCH, KVP], scale=1 / GIB, plan="infer_vram_bytes")
 _gpus_needed_site = Site("gpus_needed", [MODEL, GPU, PREC, CTX, BATCH, KVP], plan="gpus_needed")
 _decode_site = Site("decode_tokps", [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP], plan="decode_tokps")
+_vram_cell, _gpus_needed_cell, _decode_cell = _vram_site.cell, _gpus_needed_site.cell, _decode_site.cell
 MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
@@ -238,7 +239,9 @@ def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_preci
     """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
     runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
     gpu_memory_utilization."""
-    if (engine is None and gpus is None) or _blank_args(engine, gpus):
+    if engine is None and gpus is None:  # Site.cell: a repeated cell is one memo look-up
+        return _vram_cell(model, precision, context, batch, kv_precision)
+    if _blank_args(engine, gpus):
         return _vram_site([model, precision, context, batch, kv_precision])
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
@@ -289,7 +292,9 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
-    if engine is None or _blank_args(engine):
+    if engine is None:
+        return _gpus_needed_cell(model, gpu, precision, context, batch, kv_precision)
+    if _blank_args(engine):
         return _gpus_needed_site([model, gpu, precision, context, batch, kv_precision])
     return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
                                              Arg("engine", "choice", None, parse=_engine_or_none)],
@@ -336,7 +341,9 @@ def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=
                      engine=None, band=None, calibration=None):
     """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved
     bandwidth vs compute, plus launch overhead and tensor-parallel all-reduces."""
-    if (engine is None and band is None and calibration is None) or _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
+    if engine is None and band is None and calibration is None:  # the per-combination plan (udfs.core.plan)
+        return _decode_cell(model, gpu, precision, context, batch, gpus, kv_precision)
+    if _blank_args(engine, band, calibration):
         return _decode_site([model, gpu, precision, context, batch, gpus, kv_precision])
     return evaluate(_decode_tokps_with, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration])

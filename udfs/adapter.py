@@ -522,7 +522,7 @@ class Site:
     arguments (``_spec``) is kept on the Site. Same answers as ``evaluate(core, args, values, ...)``.
     """
 
-    __slots__ = ("_core", "args", "scale", "kind", "plan", "spec")
+    __slots__ = ("_core", "args", "scale", "kind", "plan", "spec", "cell")
 
     def __init__(self, core, args: list[Arg], *, scale: float = 1.0, kind: str = "number", plan: str | None = None):
         """``core``: the function, or the name of a udfs.core.api function (imported when first needed);
@@ -530,6 +530,7 @@ class Site:
         is answered without importing the core."""
         self._core, self.args, self.scale, self.kind, self.plan = core, list(args), scale, kind, plan
         self.spec = None
+        self.cell = _cell_function(self, len(self.args))
 
     @property
     def core(self):
@@ -572,6 +573,51 @@ class Site:
             if out is not None:
                 return _store(key, out)
         return _remember(key, self.core, self.args, vals, self.scale, self.kind)
+
+
+_CELL_TEMPLATE = """
+def cell({params}):
+    try:
+{unwrap}
+    except ValueError:
+        return site([{params}])
+    hit = get((site, {values}))
+    if hit is None:
+        return site([{params}])
+    return hit
+"""
+_CELL_ARG = """\
+        if {a} is None:
+            {v} = None
+        else:
+            if type({a}) is not list:
+                raise ValueError
+            [{r}] = {a}
+            if type({r}) is not list:
+                raise ValueError
+            [{v}] = {r}
+            if type({v}) not in KEY_TYPES:
+                raise ValueError
+"""
+_KEY_TYPES = frozenset({str, float, type(None)})
+
+
+def _cell_function(site: Site, n: int):
+    """``site.cell(a0, ..., a{n-1})``: the same answer as ``site([a0, ..., a{n-1}])``, with the memo looked up
+    first in straight-line code. A repeated cell is the hottest path of a recalculation (every cell whose
+    inputs did not change), and Site.__call__'s loop over a list of arguments costs about three times this
+    (issue 14: a repeated cell of VRAM + decode + GPUs needed at most 5 µs). The key is the one
+    Site.__call__ builds (the Site and the cell values); only what Site.__call__ itself keys (an omitted
+    argument, or a list holding one list holding text, a float or a blank) is looked up here, every type
+    checked before anything is unpacked, so any other shape or value reaches Site.__call__ unchanged.
+    Written out per number of arguments (as collections.namedtuple writes its methods): a loop, or one
+    helper call per argument, would cost as much as the look-up itself."""
+    params = ", ".join(f"a{i}" for i in range(n))
+    unwrap = "".join(_CELL_ARG.format(a=f"a{i}", r=f"r{i}", v=f"v{i}") for i in range(n))
+    source = _CELL_TEMPLATE.format(params=params, unwrap=unwrap, values=", ".join(f"v{i}" for i in range(n)))
+    namespace = {"site": site, "get": _scalar_memo.get, "KEY_TYPES": _KEY_TYPES}
+    exec(compile(source, f"<udfs.adapter cell of {n} arguments>", "exec"), namespace)
+    return namespace["cell"]
 
 
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
