@@ -54,7 +54,7 @@ def _engine_choice(value):
 def _band_choice(value):
     return api.band_choice(value)
 
-from .adapter import REQUIRED, Arg, Site, evaluate
+from .adapter import REQUIRED, Arg, Site, evaluate, memo_first
 from .core import validate as V
 from .core.errors import ScalesheetError
 from .core.units import GIB
@@ -192,7 +192,6 @@ CALIB = Arg("calibration", "number", 1.0, V.CALIBRATION)
 _vram_site = Site("infer_vram_bytes", [MODEL, PREC, CTX, BATCH, KVP], scale=1 / GIB, plan="infer_vram_bytes")
 _gpus_needed_site = Site("gpus_needed", [MODEL, GPU, PREC, CTX, BATCH, KVP], plan="gpus_needed")
 _decode_site = Site("decode_tokps", [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP], plan="decode_tokps")
-_vram_cell, _gpus_needed_cell, _decode_cell = _vram_site.cell, _gpus_needed_site.cell, _decode_site.cell
 MONTHLY_GAIN = V.Rule("currency per month", minimum=0, min_inclusive=False, maximum=1e15)
 
 
@@ -235,13 +234,12 @@ def LLM_STATE_GIB(model, batch=None, state_precision=None):
 
 
 @excel(MEM, "model", "precision", "context", "batch", "kv_precision", "engine", "gpus")
+@memo_first(_vram_site, when_omitted=("engine", "gpus"))  # a repeated cell: one memo look-up
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None, engine=None, gpus=None):
     """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
     runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
     gpu_memory_utilization."""
-    if engine is None and gpus is None:  # Site.cell: a repeated cell is one memo look-up
-        return _vram_cell(model, precision, context, batch, kv_precision)
-    if _blank_args(engine, gpus):
+    if (engine is None and gpus is None) or _blank_args(engine, gpus):
         return _vram_site([model, precision, context, batch, kv_precision])
     return evaluate(api.infer_vram_engine_bytes, [MODEL, PREC, CTX, BATCH, KVP,
                                                   Arg("engine", "choice", None, parse=_engine_or_none), GPUS],
@@ -289,12 +287,11 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 
 # ------------------------------------------------------------------------------------------ sizing
 @excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision", "engine")
+@memo_first(_gpus_needed_site, when_omitted=("engine",))
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
-    if engine is None:
-        return _gpus_needed_cell(model, gpu, precision, context, batch, kv_precision)
-    if _blank_args(engine):
+    if engine is None or _blank_args(engine):
         return _gpus_needed_site([model, gpu, precision, context, batch, kv_precision])
     return evaluate(api.gpus_needed_engine, [MODEL, GPU, PREC, CTX, BATCH, KVP,
                                              Arg("engine", "choice", None, parse=_engine_or_none)],
@@ -337,13 +334,12 @@ def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None,
 
 @excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision", "engine", "band",
        "calibration")
+@memo_first(_decode_site, when_omitted=("engine", "band", "calibration"))
 def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None,
                      engine=None, band=None, calibration=None):
     """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved
     bandwidth vs compute, plus launch overhead and tensor-parallel all-reduces."""
-    if engine is None and band is None and calibration is None:  # the per-combination plan (udfs.core.plan)
-        return _decode_cell(model, gpu, precision, context, batch, gpus, kv_precision)
-    if _blank_args(engine, band, calibration):
+    if (engine is None and band is None and calibration is None) or _blank_args(engine, band, calibration):  # the per-combination plan (udfs.core.plan) answers
         return _decode_site([model, gpu, precision, context, batch, gpus, kv_precision])
     return evaluate(_decode_tokps_with, [MODEL, GPU, PREC, CTX, BATCH, GPUS, KVP, ENGINE, BAND, CALIB],
                     [model, gpu, precision, context, batch, gpus, kv_precision, engine, band, calibration])

@@ -522,7 +522,7 @@ class Site:
     arguments (``_spec``) is kept on the Site. Same answers as ``evaluate(core, args, values, ...)``.
     """
 
-    __slots__ = ("_core", "args", "scale", "kind", "plan", "spec", "cell")
+    __slots__ = ("_core", "args", "scale", "kind", "plan", "spec")
 
     def __init__(self, core, args: list[Arg], *, scale: float = 1.0, kind: str = "number", plan: str | None = None):
         """``core``: the function, or the name of a udfs.core.api function (imported when first needed);
@@ -530,7 +530,6 @@ class Site:
         is answered without importing the core."""
         self._core, self.args, self.scale, self.kind, self.plan = core, list(args), scale, kind, plan
         self.spec = None
-        self.cell = _cell_function(self, len(self.args))
 
     @property
     def core(self):
@@ -575,49 +574,71 @@ class Site:
         return _remember(key, self.core, self.args, vals, self.scale, self.kind)
 
 
-_CELL_TEMPLATE = """
-def cell({params}):
-    try:
+_FIRST_TEMPLATE = """
+def {name}({params}):
+    if {when}:
+        try:
 {unwrap}
-    except ValueError:
-        return site([{params}])
-    hit = get((site, {values}))
-    if hit is None:
-        return site([{params}])
-    return hit
+        except ValueError:
+            return plain({params})
+        hit = get((site, {values}))
+        if hit is not None:
+            return hit
+    return plain({params})
 """
-_CELL_ARG = """\
-        if {a} is None:
-            {v} = None
-        else:
-            if type({a}) is not list:
-                raise ValueError
-            [{r}] = {a}
-            if type({r}) is not list:
-                raise ValueError
-            [{v}] = {r}
-            if type({v}) not in KEY_TYPES:
+_FIRST_ARG = """\
+            if type({a}) is list:
+                [{r}] = {a}
+                if type({r}) is not list:
+                    raise ValueError
+                [{v}] = {r}
+                if type({v}) not in KEY_TYPES:
+                    raise ValueError
+            elif {a} is None:
+                {v} = None
+            else:
                 raise ValueError
 """
 _KEY_TYPES = frozenset({str, float, type(None)})
 
 
-def _cell_function(site: Site, n: int):
-    """``site.cell(a0, ..., a{n-1})``: the same answer as ``site([a0, ..., a{n-1}])``, with the memo looked up
-    first in straight-line code. A repeated cell is the hottest path of a recalculation (every cell whose
-    inputs did not change), and Site.__call__'s loop over a list of arguments costs about three times this
-    (issue 14: a repeated cell of VRAM + decode + GPUs needed at most 5 µs). The key is the one
-    Site.__call__ builds (the Site and the cell values); only what Site.__call__ itself keys (an omitted
-    argument, or a list holding one list holding text, a float or a blank) is looked up here, every type
-    checked before anything is unpacked, so any other shape or value reaches Site.__call__ unchanged.
-    Written out per number of arguments (as collections.namedtuple writes its methods): a loop, or one
-    helper call per argument, would cost as much as the look-up itself."""
-    params = ", ".join(f"a{i}" for i in range(n))
-    unwrap = "".join(_CELL_ARG.format(a=f"a{i}", r=f"r{i}", v=f"v{i}") for i in range(n))
-    source = _CELL_TEMPLATE.format(params=params, unwrap=unwrap, values=", ".join(f"v{i}" for i in range(n)))
-    namespace = {"site": site, "get": _scalar_memo.get, "KEY_TYPES": _KEY_TYPES}
-    exec(compile(source, f"<udfs.adapter cell of {n} arguments>", "exec"), namespace)
-    return namespace["cell"]
+def memo_first(site: Site, when_omitted: tuple = ()):
+    """Decorator: the Excel function ``f`` answered from the memo before ``f`` itself runs.
+
+    A repeated cell is the hottest path of a recalculation (every cell whose inputs did not change; issue 14:
+    VRAM + decode + GPUs needed at most 5 µs). The function returned has ``f``'s name, parameters, defaults and
+    docstring (so xlwings registers the same function) and, while the arguments named in ``when_omitted``
+    are omitted, looks the cell up under the key Site.__call__ builds (``site``, then the cell values of the
+    Site's arguments, which are named like ``f``'s parameters); anything else, and any miss, is ``f``'s call.
+    Only what Site.__call__ itself keys is looked up (an omitted argument, or a list holding one list holding
+    text, a float or a blank), every type checked before anything is unpacked, so a hit is exactly the
+    answer ``f`` would give, and any other shape or value reaches ``f`` unchanged.
+
+    Written out as Python source per function (as collections.namedtuple writes its methods): a loop over
+    the arguments, a helper call per argument or a second function call per cell would each cost about as
+    much as the look-up itself.
+    """
+    def wrap(f):
+        code = f.__code__
+        params = code.co_varnames[:code.co_argcount]
+        if code.co_flags & 0x0C or code.co_kwonlyargcount or code.co_posonlyargcount:  # *args, **kwargs
+            raise TypeError(f"memo_first: {f.__name__} must take plain positional-or-keyword arguments")
+        names = [a.name for a in site.args]
+        if not set(names) <= set(params) or not set(when_omitted) <= set(params) - set(names):
+            raise TypeError(f"memo_first: {f.__name__} does not take the arguments of {site!r}")
+        unwrap = "".join(_FIRST_ARG.format(a=a, r=f"_r{i}", v=f"_v{i}") for i, a in enumerate(names))
+        source = _FIRST_TEMPLATE.format(
+            name=f.__name__, params=", ".join(params), unwrap=unwrap,
+            when=" and ".join(f"{a} is None" for a in when_omitted) or "True",
+            values=", ".join(f"_v{i}" for i in range(len(names))))
+        namespace = {"site": site, "get": _scalar_memo.get, "KEY_TYPES": _KEY_TYPES, "plain": f}
+        exec(compile(source, f"<udfs.adapter.memo_first {f.__name__}>", "exec"), namespace)
+        fast = namespace[f.__name__]
+        fast.__defaults__, fast.__kwdefaults__ = f.__defaults__, f.__kwdefaults__
+        fast.__doc__, fast.__module__, fast.__qualname__ = f.__doc__, f.__module__, f.__qualname__
+        fast.__wrapped__ = f
+        return fast
+    return wrap
 
 
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
