@@ -584,29 +584,31 @@ class Site:
 
 
 _FIRST_TEMPLATE = """
-def {name}({params}):
-    if {when}:
-        try:
+def make(site, get, plain, type, list, KEY_TYPES):
+    def {name}({params}):
+        if {when}:
+            try:
 {unwrap}
-        except ValueError:
-            return plain({params})
-        hit = get((site, {values}))
-        if hit is not None:
-            return hit
-    return plain({params})
+            except ValueError:
+                return plain({params})
+            hit = get((site, {values}))
+            if hit is not None:
+                return hit
+        return plain({params})
+    return {name}
 """
 _FIRST_ARG = """\
-            if type({a}) is list:
-                [{r}] = {a}
-                if type({r}) is not list:
-                    raise ValueError
-                [{v}] = {r}
-                if type({v}) not in KEY_TYPES:
-                    raise ValueError
-            elif {a} is None:
-                {v} = None
-            else:
-                raise ValueError
+                if {a} is None:
+                    {v} = None
+                else:
+                    if type({a}) is not list:
+                        raise ValueError
+                    [_r] = {a}
+                    if type(_r) is not list:
+                        raise ValueError
+                    [{v}] = _r
+                    if type({v}) not in KEY_TYPES:
+                        raise ValueError
 """
 _KEY_TYPES = frozenset({str, float, type(None)})
 
@@ -632,17 +634,21 @@ def memo_first(site: Site, when_omitted: tuple = ()):
         params = code.co_varnames[:code.co_argcount]
         if code.co_flags & 0x0C or code.co_kwonlyargcount or code.co_posonlyargcount:  # *args, **kwargs
             raise TypeError(f"memo_first: {f.__name__} must take plain positional-or-keyword arguments")
+        if set(params) & {"make", "site", "get", "plain", "type", "list", "KEY_TYPES", "_r", "hit"} or any(
+                p.startswith("_v") for p in params):
+            raise TypeError(f"memo_first: a parameter of {f.__name__} has a name the generated code uses")
         names = [a.name for a in site.args]
         if not set(names) <= set(params) or not set(when_omitted) <= set(params) - set(names):
             raise TypeError(f"memo_first: {f.__name__} does not take the arguments of {site!r}")
-        unwrap = "".join(_FIRST_ARG.format(a=a, r=f"_r{i}", v=f"_v{i}") for i, a in enumerate(names))
+        unwrap = "".join(_FIRST_ARG.format(a=a, v=f"_v{i}") for i, a in enumerate(names))
         source = _FIRST_TEMPLATE.format(
             name=f.__name__, params=", ".join(params), unwrap=unwrap,
             when=" and ".join(f"{a} is None" for a in when_omitted) or "True",
             values=", ".join(f"_v{i}" for i in range(len(names))))
-        namespace = {"site": site, "get": _scalar_memo.get, "KEY_TYPES": _KEY_TYPES, "plain": f}
+        namespace = {}
         exec(compile(source, f"<udfs.adapter.memo_first {f.__name__}>", "exec"), namespace)
-        fast = namespace[f.__name__]
+        # everything the function reads is a closure cell (cheaper to read than a global or a builtin)
+        fast = namespace["make"](site, _scalar_memo.get, f, type, list, _KEY_TYPES)
         fast.__defaults__, fast.__kwdefaults__ = f.__defaults__, f.__kwdefaults__
         fast.__doc__, fast.__module__, fast.__qualname__ = f.__doc__, f.__module__, f.__qualname__
         fast.__wrapped__ = f
