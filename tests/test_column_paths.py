@@ -117,3 +117,18 @@ def test_a_result_that_is_not_finite_is_a_text_in_its_row_only():
     assert isinstance(got[0][0], float)
     assert got[1][0] == udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [[1e308]], [[1e308]])
     assert isinstance(got[1][0], str) and got[1][0].startswith("#")
+
+
+def test_rows_that_are_not_all_lists():
+    rows = [["llama-3-8b"], ["mistral-7b"], ["gpt2"]]
+    want = udfs.LLM_INFER_VRAM_GIB(rows, [["bf16"]], [[4096.0]], [[1.0]])
+    assert udfs.LLM_INFER_VRAM_GIB([tuple(r) for r in rows], [["bf16"]], [[4096.0]], [[1.0]]) == want
+    assert udfs.LLM_INFER_VRAM_GIB([rows[0], tuple(rows[1]), rows[2]], [["bf16"]], [[4096.0]], [[1.0]]) == want
+    assert udfs.LLM_INFER_VRAM_GIB([r[0] for r in rows], [["bf16"]], [[4096.0]], [[1.0]]) == want  # a flat list
+    for odd in ("x", "llama-3-8b", {"x": 1}, None):  # a bare cell among rows: a ragged range
+        got = udfs.LLM_INFER_VRAM_GIB(rows[:2] + [odd], [["bf16"]], [[4096.0]], [[1.0]])
+        assert isinstance(got, str) and got.startswith("#shape: a range is rows of cells"), (odd, got)
+    numbers = [[4096.0], [8192.0], [2048.0]]
+    want = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], numbers, [[1.0]])
+    assert udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [4096.0, 8192.0, 2048.0], [[1.0]]) == want
+    assert udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], numbers[:2] + ["x"], [[1.0]]).startswith("#shape")
