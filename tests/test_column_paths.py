@@ -132,3 +132,16 @@ def test_rows_that_are_not_all_lists():
     want = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], numbers, [[1.0]])
     assert udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [4096.0, 8192.0, 2048.0], [[1.0]]) == want
     assert udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], numbers[:2] + ["x"], [[1.0]]).startswith("#shape")
+
+
+def test_a_long_column_of_repeated_rows_equals_its_rows_as_cells():
+    # >= 4096 rows repeating a few distinct rows: the plan computes each distinct row once
+    # (udfs.core.plan._distinct_rows), with the omitted GPU count a single value repeated.
+    n = 6000
+    models = [["llama-3-8b"], ["mixtral-8x7b"], ["qwen2.5-7b"]]
+    cols = {"model": [models[i % 3] for i in range(n)], "gpu": [["h100-sxm"]] * n, "precision": [["int4"]] * n,
+            "context": [[float(1024 * (1 + i % 5))] for i in range(n)], "batch": [[float(1 + i % 2)] for i in range(n)]}
+    got = udfs.LLM_DECODE_TOKPS(**cols)
+    for i in list(range(30)) + [n - 1]:
+        cell = {k: [v[i]] for k, v in cols.items()}
+        assert same(got[i][0], udfs.LLM_DECODE_TOKPS(**cell)), i
