@@ -17,8 +17,10 @@ Three paths, one answer (the tests hold them to exact equality):
   function's plan (``udfs.core.plan``, per-combination constants) or its core function is called on them.
   Anything unusual (an error cell, a blank required argument, a range for a model) goes to the array path,
   which writes the message. The memo key is the cell values themselves (``[[v]]`` unwrapped when every
-  argument is a 1x1 list of text, a float or a blank), so a repeated cell costs one dict look-up. The hot
-  questions (VRAM, decode, GPUs needed) are ``Site`` objects: once a cell's names are resolved and its
+  argument is a 1x1 list of text, a float or a blank), so a repeated cell costs one dict look-up; for the hot
+  questions the Excel function itself does that look-up before its body runs (``memo_first``: straight-line
+  code generated with the function's own signature). The hot questions (VRAM, decode, GPUs needed) are
+  ``Site`` objects: once a cell's names are resolved and its
   combination's constants kept (``udfs.core.rows.CACHE``), a new context or batch goes straight to the
   plan's one-cell row formula (``_fast``); the first time, the names and constants are read from
   ``data/plan_parts.csv`` (``udfs.core.quick``), so neither numpy nor the catalog parser is needed for a
@@ -31,7 +33,9 @@ Three paths, one answer (the tests hold them to exact equality):
   goes in the cells whose inputs are bad, so one bad row does not blank the column. When the core rejects
   a combination it can only judge whole (e.g. ``gpus`` not a multiple of ``tensor_parallel``), the valid
   cells are split in halves until the error is pinned to its cells. The garbage collector is paused while
-  the input and result lists are built (a million one-item lists would wake it dozens of times).
+  the input and result lists are built (a million one-item lists would wake it dozens of times). "Every row
+  a list" and "every cell a float" are counted (``operator.countOf``) before any set of types is built, and
+  the error texts are made only when a cell has an error.
 * Nothing raises out of here: an unexpected failure becomes text. Text results are cut to fit a cell.
 """
 
