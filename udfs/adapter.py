@@ -1010,7 +1010,7 @@ def _evaluate(core, args, values, scale, kind):
             new = cell_bad & ~bad
             errors[new] = texts[new]
             bad |= cell_bad
-        flats[name] = (_fit(vals, shape, vals.flat[0]).ravel(), table)
+        flats[name] = (_fit(vals, shape, vals.flat[0]).reshape(-1), table)  # a single cell stays one value (a view)
 
     plan = _plan_for(core, args)
 
