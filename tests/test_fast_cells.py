@@ -10,7 +10,9 @@ faster path can never change an answer or an error text.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,3 +129,105 @@ def test_answers_do_not_depend_on_what_was_asked_before():
     adapter.clear_caches()
     cold = [udfs.LLM_GPUS_NEEDED(*cell), udfs.LLM_DECODE_TOKPS(*cell)]
     assert warm == cold
+
+
+# ---------------------------------------------------- adapter.memo_first: the memo looked up before the function
+GOOD = {"model": "llama-3-8b", "gpu": "h100-sxm", "precision": "bf16", "kv_precision": "fp8", "context": 4096.0,
+        "batch": 8.0, "gpus": 2.0}
+ODD_VALUES = ["a", "#", " ", "", "x", "llama-3-8b", "fp8", True, False, 1, 1.0, 0.0, 8.0, None, "#N/A",
+              adapter.COM_ERROR_BASE + 2042, Fraction(1, 2), 0.5]
+
+
+def shapes(v):
+    """The ways a value can reach a function called from Python, most of which are not a [[v]] cell."""
+    out = [[[v]], v, [v], ((v,),), [(v,)], ([v],), [[v, v]], [[v], [v]], [[[v]]], [], [[]], [{v}], {v},
+           np.array([[v]], dtype=object), [np.array([v], dtype=object)]]
+    if isinstance(v, str):
+        out += [{v: 1.0}, [{v: 1.0}], {(v,): 1.0}, [[v.encode()]], [iter([v])]]
+    if isinstance(v, float):
+        out += [[[np.float64(v)]], np.array([[v]])]
+    return out
+
+
+def fresh(fn, site, args):
+    """What the function gives for ``args`` with nothing remembered (its plain body: Site.__call__)."""
+    adapter.clear_caches()
+    return site(list(args))
+
+
+@pytest.mark.parametrize("name", list(SITES))
+def test_memo_first_answers_any_shape_as_the_plain_function_does(name):
+    fn, site, arg_names = SITES[name]
+    base = [[[GOOD[a]]] for a in arg_names]
+    checked = 0
+    for pos in range(len(arg_names)):
+        for v in ODD_VALUES:
+            warm = list(base)
+            warm[pos] = [[v]]
+            for odd in shapes(v):
+                args = list(base)
+                args[pos] = odd
+                want = fresh(fn, site, args)
+                adapter.clear_caches()
+                fn(*warm)  # the canonical cell of the same value remembered first
+                for got in (fn(*args), fn(*args), fn.__wrapped__(*args)):
+                    assert same(got, want), (name, arg_names[pos], odd, got, want)
+                checked += 1
+    assert checked > 500
+
+
+@pytest.mark.parametrize("name", list(SITES))
+def test_memo_first_keys_blanks_and_omitted_arguments_as_the_plain_function_does(name):
+    fn, site, arg_names = SITES[name]
+    for pos in range(1, len(arg_names)):  # every argument after the model may be omitted or blank
+        for missing in (None, [[None]], [[""]], [["  "]]):
+            args = [[[GOOD[a]]] for a in arg_names]
+            args[pos] = missing
+            want = fresh(fn, site, args)
+            assert same(fn(*args), want) and same(fn(*args), want), (name, arg_names[pos], missing)
+            assert same(fn.__wrapped__(*args), want)
+
+
+def test_true_and_one_are_different_cells_through_memo_first():
+    one = [[["llama-3-8b"]], [["bf16"]], [[4096.0]], [[1.0]]]
+    true = one[:3] + [[[True]]]
+    adapter.clear_caches()
+    a, b = udfs.LLM_INFER_VRAM_GIB(*one), udfs.LLM_INFER_VRAM_GIB(*true)
+    assert isinstance(a, float) and isinstance(b, str) and b.startswith("#batch:"), (a, b)
+    assert udfs.LLM_INFER_VRAM_GIB(*true) == b and udfs.LLM_INFER_VRAM_GIB(*one) == a
+
+
+def test_a_repeated_cell_does_not_reach_site_call(monkeypatch):
+    cell = [[["qwen2.5-7b"]], [["l40s"]], [["int8"]], [[2048.0]], [[4.0]]]
+    first = udfs.LLM_DECODE_TOKPS(*cell)
+    monkeypatch.setattr(adapter.Site, "__call__", lambda *a: pytest.fail("the memo should answer"))
+    assert udfs.LLM_DECODE_TOKPS(*cell) is first
+
+
+@pytest.mark.parametrize("name", list(SITES))
+def test_memo_first_keeps_the_plain_function_signature_and_doc(name):
+    import inspect
+    fn = SITES[name][0]
+    plain = fn.__wrapped__
+    assert fn.__name__ == plain.__name__ == name and fn.__doc__ == " ".join(plain.__doc__.split())  # excel() folds it
+    assert fn.__code__.co_varnames[:fn.__code__.co_argcount] == plain.__code__.co_varnames[:plain.__code__.co_argcount]
+    assert fn.__defaults__ == plain.__defaults__
+    assert inspect.signature(fn, follow_wrapped=False) == inspect.signature(plain)
+
+
+def test_memo_first_is_not_consulted_when_an_extra_argument_is_given(monkeypatch):
+    cell = [[["llama-3-8b"]], [["h100-sxm"]], [["bf16"]], [[4096.0]], [[8.0]]]
+    plain = udfs.LLM_DECODE_TOKPS(*cell)
+    with_engine = udfs.LLM_DECODE_TOKPS(*cell, engine=[["sglang"]])
+    assert isinstance(with_engine, float) and with_engine != plain  # the engine's own figures, not the memo's
+    assert udfs.LLM_DECODE_TOKPS(*cell, engine=[[None]]) == plain  # a blank engine is no engine
+    assert udfs.LLM_INFER_VRAM_GIB(model=cell[0], precision=cell[2], context=cell[3], batch=cell[4]) == \
+        udfs.LLM_INFER_VRAM_GIB(*[cell[0], cell[2], cell[3], cell[4]])
+
+
+def test_memo_first_refuses_a_function_without_the_site_arguments():
+    with pytest.raises(TypeError):
+        adapter.memo_first(udfs._vram_site)(lambda model, precision: None)
+    with pytest.raises(TypeError):
+        adapter.memo_first(udfs._vram_site, when_omitted=("engine",))(
+            lambda model, precision, context, batch, kv_precision: None)

@@ -54,7 +54,7 @@ def _engine_choice(value):
 def _band_choice(value):
     return api.band_choice(value)
 
-from .adapter import REQUIRED, Arg, Site, evaluate
+from .adapter import REQUIRED, Arg, Site, evaluate, memo_first
 from .core import validate as V
 from .core.errors import ScalesheetError
 from .core.units import GIB
@@ -234,6 +234,7 @@ def LLM_STATE_GIB(model, batch=None, state_precision=None):
 
 
 @excel(MEM, "model", "precision", "context", "batch", "kv_precision", "engine", "gpus")
+@memo_first(_vram_site, when_omitted=("engine", "gpus"))  # a repeated cell: one memo look-up
 def LLM_INFER_VRAM_GIB(model, precision=None, context=None, batch=None, kv_precision=None, engine=None, gpus=None):
     """Inference memory in GiB (2^30 bytes): weights + KV cache + recurrent state (fp32) + activations + 1 GiB
     runtime overhead, whole deployment; with an engine also its CUDA-graph pool per GPU, over its
@@ -286,6 +287,7 @@ def LLM_TRAIN_FLOPS(model, tokens, seq_len=None):
 
 # ------------------------------------------------------------------------------------------ sizing
 @excel(MEM, "model", "gpu", "precision", "context", "batch", "kv_precision", "engine")
+@memo_first(_gpus_needed_site, when_omitted=("engine",))
 def LLM_GPUS_NEEDED(model, gpu, precision=None, context=None, batch=None, kv_precision=None, engine=None):
     """Whole GPUs needed to hold weights + KV cache + activations (count), each GPU keeping 1 GiB runtime
     overhead; with an engine, each GPU offers its gpu_memory_utilization less the CUDA-graph pool."""
@@ -332,6 +334,7 @@ def LLM_TTFT_S(model, gpu, prompt_tokens, precision=None, batch=None, gpus=None,
 
 @excel(SPEED, "model", "gpu", "precision", "context", "batch", "gpus", "kv_precision", "engine", "band",
        "calibration")
+@memo_first(_decode_site, when_omitted=("engine", "band", "calibration"))
 def LLM_DECODE_TOKPS(model, gpu, precision=None, context=None, batch=None, gpus=None, kv_precision=None,
                      engine=None, band=None, calibration=None):
     """Generated tokens per second for the whole batch (tokens/s): weight + KV reads at the engine's achieved

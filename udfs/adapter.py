@@ -17,8 +17,10 @@ Three paths, one answer (the tests hold them to exact equality):
   function's plan (``udfs.core.plan``, per-combination constants) or its core function is called on them.
   Anything unusual (an error cell, a blank required argument, a range for a model) goes to the array path,
   which writes the message. The memo key is the cell values themselves (``[[v]]`` unwrapped when every
-  argument is a 1x1 list of text, a float or a blank), so a repeated cell costs one dict look-up. The hot
-  questions (VRAM, decode, GPUs needed) are ``Site`` objects: once a cell's names are resolved and its
+  argument is a 1x1 list of text, a float or a blank), so a repeated cell costs one dict look-up; for the hot
+  questions the Excel function itself does that look-up before its body runs (``memo_first``: straight-line
+  code generated with the function's own signature). The hot questions (VRAM, decode, GPUs needed) are
+  ``Site`` objects: once a cell's names are resolved and its
   combination's constants kept (``udfs.core.rows.CACHE``), a new context or batch goes straight to the
   plan's one-cell row formula (``_fast``); the first time, the names and constants are read from
   ``data/plan_parts.csv`` (``udfs.core.quick``), so neither numpy nor the catalog parser is needed for a
@@ -31,7 +33,9 @@ Three paths, one answer (the tests hold them to exact equality):
   goes in the cells whose inputs are bad, so one bad row does not blank the column. When the core rejects
   a combination it can only judge whole (e.g. ``gpus`` not a multiple of ``tensor_parallel``), the valid
   cells are split in halves until the error is pinned to its cells. The garbage collector is paused while
-  the input and result lists are built (a million one-item lists would wake it dozens of times).
+  the input and result lists are built (a million one-item lists would wake it dozens of times). "Every row
+  a list" and "every cell a float" are counted (``operator.countOf``) before any set of types is built, and
+  the error texts are made only when a cell has an error.
 * Nothing raises out of here: an unexpected failure becomes text. Text results are cut to fit a cell.
 """
 
@@ -41,6 +45,7 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
+from operator import countOf, itemgetter
 
 from ._lazy import lazy
 from .core import quick, rows
@@ -199,7 +204,8 @@ def cells_of(value) -> Cells:
         n = len(value)
         if n == 0:
             return Cells([], (0, 1))
-        row_types = set(map(type, value))
+        # Every row a list (what xlwings passes): counting them costs half of collecting the set of row types.
+        row_types = {list} if countOf(map(type, value), list) == n else set(map(type, value))
         if not row_types & {list, tuple}:
             return Cells(list(value), (n, 1))  # a flat list: a column
         ragged = ScalesheetError("shape", "a range is rows of cells, all rows of the same length")
@@ -303,6 +309,9 @@ def _number_grid(cells: Cells, arg: Arg):
     if cells.arr is not None:
         numeric = None
         vals = cells.arr.astype(np.float64)
+    elif countOf(map(type, cells.flat), float) == cells.size:  # every cell a float (what Excel passes)
+        numeric = None
+        vals = np.fromiter(cells.flat, np.float64, cells.size).reshape(shape)
     else:
         types = cells.types()
         plain = types <= _FLOATISH and not (int in types and any(
@@ -347,7 +356,7 @@ def _codes(flat) -> tuple[list, np.ndarray]:
         kinds = set(map(type, index))
         if not (kinds & {bool, np.bool_} or (kinds & {int, float} and (0 in index or 1 in index))) \
                 or len(set(map(type, flat))) == 1:
-            return list(index), np.fromiter(map(index.__getitem__, flat), np.intp, len(flat))
+            return list(index), _code_array(index, flat)
         index = {}  # TRUE == 1 would merge with the number 1: keep the types apart
         inv = np.fromiter((index.setdefault((v.__class__, v), len(index)) for v in flat), np.intp, len(flat))
         return [k[1] for k in index], inv
@@ -361,6 +370,18 @@ def _codes(flat) -> tuple[list, np.ndarray]:
                 uniques.append(v)
             inv[i] = index[key]
         return uniques, inv
+
+
+def _code_array(index: dict, flat: list) -> np.ndarray:
+    """``index[v]`` for every ``v`` of ``flat``, as an intp array: the look-ups in one C call
+    (``itemgetter(*flat)(index)``, about half the instructions of ``map(index.__getitem__, flat)``), written
+    as bytes up to 256 distinct values (numpy's generic setter would convert each Python int)."""
+    if len(flat) < 2:  # itemgetter of one key gives the value, not a tuple
+        return np.array([index[v] for v in flat], dtype=np.intp)
+    codes = itemgetter(*flat)(index)
+    if len(index) <= 256:
+        return np.frombuffer(bytes(codes), np.uint8).astype(np.intp)
+    return np.fromiter(codes, np.intp, len(codes))
 
 
 def _parse_one(v, arg: Arg):
@@ -572,6 +593,79 @@ class Site:
             if out is not None:
                 return _store(key, out)
         return _remember(key, self.core, self.args, vals, self.scale, self.kind)
+
+
+_FIRST_TEMPLATE = """
+def make(site, get, plain, type, list, KEY_TYPES):
+    def {name}({params}):
+        if {when}:
+            try:
+{unwrap}
+            except ValueError:
+                return plain({params})
+            hit = get((site, {values}))
+            if hit is not None:
+                return hit
+        return plain({params})
+    return {name}
+"""
+_FIRST_ARG = """\
+                if {a} is None:
+                    {v} = None
+                else:
+                    if type({a}) is not list:
+                        raise ValueError
+                    [_r] = {a}
+                    if type(_r) is not list:
+                        raise ValueError
+                    [{v}] = _r
+                    if type({v}) not in KEY_TYPES:
+                        raise ValueError
+"""
+_KEY_TYPES = frozenset({str, float, type(None)})
+
+
+def memo_first(site: Site, when_omitted: tuple = ()):
+    """Decorator: the Excel function ``f`` answered from the memo before ``f`` itself runs.
+
+    A repeated cell is the hottest path of a recalculation (every cell whose inputs did not change; issue 14:
+    VRAM + decode + GPUs needed at most 5 µs). The function returned has ``f``'s name, parameters, defaults and
+    docstring (so xlwings registers the same function) and, while the arguments named in ``when_omitted``
+    are omitted, looks the cell up under the key Site.__call__ builds (``site``, then the cell values of the
+    Site's arguments, which are named like ``f``'s parameters); anything else, and any miss, is ``f``'s call.
+    Only what Site.__call__ itself keys is looked up (an omitted argument, or a list holding one list holding
+    text, a float or a blank), every type checked before anything is unpacked, so a hit is exactly the
+    answer ``f`` would give, and any other shape or value reaches ``f`` unchanged.
+
+    Written out as Python source per function (as collections.namedtuple writes its methods): a loop over
+    the arguments, a helper call per argument or a second function call per cell would each cost about as
+    much as the look-up itself.
+    """
+    def wrap(f):
+        code = f.__code__
+        params = code.co_varnames[:code.co_argcount]
+        if code.co_flags & 0x0C or code.co_kwonlyargcount or code.co_posonlyargcount:  # *args, **kwargs
+            raise TypeError(f"memo_first: {f.__name__} must take plain positional-or-keyword arguments")
+        if set(params) & {"make", "site", "get", "plain", "type", "list", "KEY_TYPES", "_r", "hit"} or any(
+                p.startswith("_v") for p in params):
+            raise TypeError(f"memo_first: a parameter of {f.__name__} has a name the generated code uses")
+        names = [a.name for a in site.args]
+        if not set(names) <= set(params) or not set(when_omitted) <= set(params) - set(names):
+            raise TypeError(f"memo_first: {f.__name__} does not take the arguments of {site!r}")
+        unwrap = "".join(_FIRST_ARG.format(a=a, v=f"_v{i}") for i, a in enumerate(names))
+        source = _FIRST_TEMPLATE.format(
+            name=f.__name__, params=", ".join(params), unwrap=unwrap,
+            when=" and ".join(f"{a} is None" for a in when_omitted) or "True",
+            values=", ".join(f"_v{i}" for i in range(len(names))))
+        namespace = {}
+        exec(compile(source, f"<udfs.adapter.memo_first {f.__name__}>", "exec"), namespace)
+        # everything the function reads is a closure cell (cheaper to read than a global or a builtin)
+        fast = namespace["make"](site, _scalar_memo.get, f, type, list, _KEY_TYPES)
+        fast.__defaults__, fast.__kwdefaults__ = f.__defaults__, f.__kwdefaults__
+        fast.__doc__, fast.__module__, fast.__qualname__ = f.__doc__, f.__module__, f.__qualname__
+        fast.__wrapped__ = f
+        return fast
+    return wrap
 
 
 def evaluate(core: Callable, args: list[Arg], values: list, *, scale: float = 1.0, kind: str = "number"):
@@ -890,8 +984,12 @@ def _evaluate(core, args, values, scale, kind):
             parsed[arg.name] = _distinct_grid(cells, arg)
 
     shape = tuple(max([p[0].shape[d] for p in parsed.values()], default=1) for d in (0, 1))
-    errors = np.full(shape, whole_error, dtype=object)
-    bad = np.full(shape, whole_error is not None)
+    cells = shape[0] * shape[1]
+    # The error texts (object array) and the bad-cell mask are made when a cell has an error: a million-row
+    # column without one is spared an object array of Nones and its comparison with None.
+    errors = bad = None
+    if whole_error is not None:
+        errors, bad = np.full(shape, whole_error, dtype=object), np.full(shape, True)
     flats = {}
     for name, (vals, errs, table) in parsed.items():
         r, c = vals.shape
@@ -907,10 +1005,12 @@ def _evaluate(core, args, values, scale, kind):
         else:
             cell_bad = None
         if cell_bad is not None:
+            if errors is None:
+                errors, bad = np.full(shape, None, dtype=object), np.zeros(shape, dtype=bool)
             new = cell_bad & ~bad
             errors[new] = texts[new]
             bad |= cell_bad
-        flats[name] = (_fit(vals, shape, vals.flat[0]).ravel(), table)
+        flats[name] = (_fit(vals, shape, vals.flat[0]).reshape(-1), table)  # a single cell stays one value (a view)
 
     plan = _plan_for(core, args)
 
@@ -921,55 +1021,68 @@ def _evaluate(core, args, values, scale, kind):
         return out
 
     dtype = {"number": np.float64, "bool": bool}.get(kind, object)
-    result = np.zeros(shape[0] * shape[1], dtype=dtype)
-    errors_flat = errors.ravel()
-    valid = np.flatnonzero(~bad.ravel())
+    result = np.zeros(cells, dtype=dtype)
+    valid = np.arange(cells) if bad is None else np.flatnonzero(~bad.ravel())
+    failed = []  # (cells, error text) where the core rejected them
     if valid.size:
-        cells = len(result)
-
         def pick(f, idx):
             return f if idx.size == cells else f[idx]  # every cell valid: no copy
         if plan is not None:
             _run(lambda idx: plan.column({n: (pick(f, idx), t) for n, (f, t) in flats.items()}, fixed), valid,
-                 result, errors_flat, [MAX_SPLITS])
+                 result, failed, [MAX_SPLITS])
         else:
-            _run(lambda idx: core(**call_args(idx)), valid, result, errors_flat, [MAX_SPLITS])
-    return _finish(result.reshape(shape), errors_flat.reshape(shape), scale, kind)
+            _run(lambda idx: core(**call_args(idx)), valid, result, failed, [MAX_SPLITS])
+    if failed:
+        if errors is None:
+            errors = np.full(shape, None, dtype=object)
+        errors_flat = errors.reshape(-1)
+        for idx, text in failed:
+            errors_flat[idx] = text
+    return _finish(result.reshape(shape), errors, scale, kind)
 
 
-def _run(compute, idx, result, errors_flat, budget):
-    """``compute`` over the cells ``idx``; on a core error, halve until it is pinned to its cells (or out of
-    budget)."""
+def _run(compute, idx, result, failed, budget):
+    """``compute`` over the cells ``idx`` (ascending); on a core error, halve until it is pinned to its cells
+    (or out of budget). The cells left without an answer go to ``failed`` with the error text."""
     try:
-        result[idx] = np.broadcast_to(np.asarray(compute(idx)), idx.shape)
+        out = np.broadcast_to(np.asarray(compute(idx)), idx.shape)
+        if idx.size == result.size:
+            result[:] = out  # every cell (idx is then 0..n-1): no scatter
+        else:
+            result[idx] = out
         return
     except ScalesheetError as exc:
         text = exc.excel_text()
     except Exception as exc:  # a core bug: keep it to the cells that trigger it
         text = f"#error: unexpected {type(exc).__name__}: {str(exc)[:150]}"
     if idx.size == 1 or budget[0] <= 0:
-        errors_flat[idx] = text
+        failed.append((idx, text))
         return
     budget[0] -= 1
     half = idx.size // 2
-    _run(compute, idx[:half], result, errors_flat, budget)
-    _run(compute, idx[half:], result, errors_flat, budget)
+    _run(compute, idx[:half], result, failed, budget)
+    _run(compute, idx[half:], result, failed, budget)
 
 
 def _finish(result, errors, scale, kind):
+    """The answer: a value for one cell, else rows; ``errors`` (texts where not None) may be None (no error)."""
     if kind == "number":
-        values = result * scale
+        values = result * scale if scale != 1.0 else result  # x * 1.0 is x, bit for bit
         bad = ~np.isfinite(values)
         if bad.any():
+            if errors is None:
+                errors = np.full(values.shape, None, dtype=object)
+            else:
+                errors = errors.copy()
             fill = bad & (errors == None)  # noqa: E711
-            errors = errors.copy()
             errors[fill] = "#result: not a finite number; check the magnitudes of the inputs"
     else:
         values = result
-    mask = errors != None  # noqa: E711
-    if mask.any() or values.dtype == object:
+    mask = None if errors is None else errors != None  # noqa: E711
+    if (mask is not None and mask.any()) or values.dtype == object:
         values = values.astype(object)
-        values[mask] = errors[mask]
+        if mask is not None:
+            values[mask] = errors[mask]
         texts = [i for i, v in enumerate(values.flat) if isinstance(v, str) and len(v) > MAX_ERROR_TEXT]
         for i in texts:
             values.flat[i] = cell_text(values.flat[i])

@@ -209,6 +209,10 @@ def _distinct_rows(combo_inverse, numbers):
     key = combo_inverse.astype(np.int64)
     size = int(key.max()) + 1 if n else 1
     for x in numbers:
+        if x.strides == (0,):  # one value repeated (a single cell against a column): nothing to tell apart
+            if not (0 <= x[0] < (1 << 22)):
+                return None, None
+            continue
         if not (x.min() >= 0 and x.max() < (1 << 22)):
             return None, None
         u, inv = _distinct(x)
