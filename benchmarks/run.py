@@ -361,8 +361,8 @@ def bench_cli(repeats: int) -> dict:
     out = {"source": str(source.relative_to(REPO)) if source == template else "a fresh `scalesheet build` output "
            "(templates/Scalesheet.xlsx does not exist)"}
     for name, args, reps in (("build", ["build", "-o", str(tmp / "b.xlsx"), "--force"], repeats),
-                             ("share", ["share", str(source), "-o", str(tmp / "s.xlsx"), "--force"], max(2, repeats // 2)),
-                             ("recalc", ["recalc", str(source)], max(2, repeats // 2))):
+                             ("share", ["share", str(source), "-o", str(tmp / "s.xlsx"), "--force"], max(3, repeats)),
+                             ("recalc", ["recalc", str(source)], max(3, repeats))):
         samples, last = [], ""
         for _ in range(reps):
             dt, last = run(args)
@@ -520,6 +520,19 @@ def bench_paired(theirs_block, per_block: int, rows: int, repeats: int, cells_pe
 
 
 # ------------------------------------------------------------------------------------------- machine
+def speed_probe() -> float:
+    """Seconds of CPU a fixed pure-Python loop (1,000,000 additions) takes, best of 5: how fast this host runs
+    Python right now (a shared virtual machine's speed moves with its neighbours, not only with the load)."""
+    best = float("inf")
+    for _ in range(5):
+        t = time.process_time()
+        s = 0
+        for i in range(1_000_000):
+            s += i
+        best = min(best, time.process_time() - t)
+    return best
+
+
 def machine() -> dict:
     cpu = "unknown"
     with contextlib.suppress(OSError):
@@ -534,7 +547,7 @@ def machine() -> dict:
                 mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
     import xlwings
     return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "memory": mem,
-            "load_at_start": os.getloadavg()[0],
+            "load_at_start": os.getloadavg()[0], "probe_at_start": speed_probe(),
             "python": platform.python_version(), "numpy": np.__version__, "xlwings": xlwings.__version__,
             "os": platform.platform(), "date": time.strftime("%Y-%m-%d")}
 
@@ -567,7 +580,12 @@ def render(res: dict, args) -> str:
          "of repeated runs, with min-max and the number of runs in parentheses. "
          f"1-minute load average at the start: {m['load_at_start']:.2f}, at the end: {res['load_at_end']:.2f} "
          "(other processes shared the cores; llm-analysis ran under the same load, so the ratios hold better "
-         "than the absolute times).", "",
+         "than the absolute times)." + (f" A fixed pure-Python loop of 1,000,000 additions took "
+                                        f"{m['probe_at_start'] * 1e3:.0f} ms of CPU at the start and "
+                                        f"{res['probe_at_end'] * 1e3:.0f} ms at the end (best of 5 each): this "
+                                        "host's speed also moves with its neighbours, so absolute times can "
+                                        "differ by that much between runs." if "probe_at_start" in m and
+                                        "probe_at_end" in res else ""), "",
          "llm-analysis is the `bench` extra (`pip install '.[bench]'`), not a dependency of the package; without "
          "it the comparisons are skipped.", ""]
     def verdict(wall_ok, cpu_ok=None):
@@ -867,6 +885,7 @@ def main(argv=None) -> int:
     print(f"  import {fmt_both(res['import']['import'], 'ms')}; first call {fmt_both(res['import']['first_call'], 'ms')}",
           flush=True)
     res["load_at_end"] = os.getloadavg()[0]
+    res["probe_at_end"] = speed_probe()
     text = render(res, args)
     if args.json:
         Path(args.json).write_text(json.dumps({"argv": argv, "results": res}, indent=1, default=str))
