@@ -40,7 +40,7 @@ import udfs
 from udfs.core.errors import ScalesheetError
 
 from . import safeio as limits
-from .xlsxpatch import ErrorText, Package, col_letters, excel_upper, split_ref
+from .xlsxpatch import ErrorText, Package, col_index, col_letters, excel_upper, split_ref
 
 UDF_NAMES = sorted(n for n in dir(udfs) if re.fullmatch(r"[A-Z][A-Z0-9_]+", n) and callable(getattr(udfs, n)))
 UDF_SET = frozenset(UDF_NAMES)
@@ -130,7 +130,6 @@ _SHAPE = re.compile(
     r"|\#(?:NULL!|DIV/0!|VALUE!|REF!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!))"
     r"|(?P<unsure>\[|\#(?:N/A|NAME\?|GETTING_DATA)|(?<=[0-9.])\$)"
     rf"|(?<!{_ID_CHAR})(\$?)([A-Za-z]{{1,3}})(\$?)([0-9]{{1,7}})(?!{_ID_CHAR})(?=(\s*)([(!]?))", re.S)
-_COLUMNS: dict = {}      # column letters -> number, as shape meets them
 
 
 def shape(text: str, row: int, col: int, ref_names=frozenset()):
@@ -150,9 +149,7 @@ def shape(text: str, row: int, col: int, ref_names=frozenset()):
             return None
         ca, letters, ra, digits, space, follower = m.groups()[2:]
         r = int(digits)
-        c = _COLUMNS.get(letters)
-        if c is None:
-            c = _COLUMNS[letters] = _col_number(letters)
+        c = col_index(letters)
         if r > 1_048_576 or r < 1 or c > 16_384:
             continue
         if follower:
@@ -191,13 +188,6 @@ def _interleave(pieces, refs) -> str:
         out.append(ref)
         out.append(piece)
     return "".join(out)
-
-
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 class Translator:
