@@ -346,8 +346,10 @@ def catalog_row(wb, kind: str, source: str) -> str:
         col = get_column_letter(k)
         h = ws.cell(hdr, k + 1, f"={quote_sheetname(sheet)}!{col}$3")
         h.font = FIELD_FONT
-        column = f"{quote_sheetname(sheet)}!${col}${FIRST_DATA_ROW}:${col}${LAST_DATA_ROW}"
-        v = ws.cell(val, k + 1, f'=IF(INDEX({column},$A${val})="","",INDEX({column},$A${val}))')
+        # column-relative and row-relative where a copy along the block would keep them: every value cell of
+        # every block is then one formula copied (one shape for share/recalc to translate and compile, not ~1,600)
+        column = f"{quote_sheetname(sheet)}!{col}${FIRST_DATA_ROW}:{col}${LAST_DATA_ROW}"
+        v = ws.cell(val, k + 1, f'=IF(INDEX({column},$A{val})="","",INDEX({column},$A{val}))')
         v.style = "Calculation"
     wb.__dict__["_catalog_rows_next"] = hdr + 3
     local = f"$B${hdr}:${get_column_letter(ncols + 1)}${val}"

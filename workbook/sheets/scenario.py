@@ -31,7 +31,8 @@ def _block(w: Writer, label: str, name: str, sheet: str, names_name: str, choice
         col = get_column_letter(k)
         h = w.ws.cell(hdr, k, f"='{sheet}'!{col}$3")
         h.font = FIELD_FONT
-        pick = f"INDEX('{sheet}'!${col}${FIRST_ROW}:${col}${LAST_ROW},${get_column_letter(ncols + 1)}${val})"
+        # relative where a copy across the block keeps them (one formula copied: one shape for share/recalc)
+        pick = f"INDEX('{sheet}'!{col}${FIRST_ROW}:{col}${LAST_ROW},${get_column_letter(ncols + 1)}{val})"
         v = w.ws.cell(val, k, f'=IF({pick}="","",{pick})')      # a blank field stays blank (Excel: 0)
         v.style = "Calculation"
     define(w.wb, name, w.title, f"$A${hdr}:${get_column_letter(ncols)}${val}")
