@@ -110,3 +110,61 @@ def test_native_rewrites_equal_the_functions(tmp_path):
             assert have == want or (isinstance(want, float) and abs(have - want) <= 1e-12 * abs(want)), \
                 (name, args, want, have)
     assert inside > 60
+
+
+def _calls_by_character(formula: str):
+    """live._calls as first written (one character at a time): the reference the regex scan must equal."""
+    from workbook.engine import UDF_CALL
+
+    pos = 0
+    while True:
+        m = UDF_CALL.search(formula, pos)
+        if not m:
+            return
+        if live._in_string(formula, m.start()):
+            pos = m.end()
+            continue
+        depth, i, args, cur, quoted = 1, m.end(), [], "", False
+        while i < len(formula) and depth:
+            ch = formula[i]
+            if ch == '"':
+                quoted = not quoted
+            elif not quoted and ch == "(":
+                depth += 1
+            elif not quoted and ch == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif not quoted and ch == "," and depth == 1:
+                args.append(cur)
+                cur = ""
+                i += 1
+                continue
+            cur += ch
+            i += 1
+        args.append(cur)
+        yield m.group(1).upper(), m.start(), i + 1, [a.strip() for a in args]
+        pos = i + 1
+
+
+def test_calls_are_split_as_one_character_at_a_time_splits_them():
+    """The calls and argument texts found by live._calls (the share's sentinels and native rewrites read them)
+    on random formulas of calls, strings, parentheses and commas, balanced or not, and on every template formula."""
+    import random
+
+    from workbook.engine import UDF_NAMES
+
+    rnd = random.Random(5)
+    pieces = ['"', '""', '"a,(b)"', "(", ")", ",", " ", "A1", "B2:C3", "1.5", "x_y", "SUM(", "IF(", "&",
+              "LLM_PARAMS(", "plan_roi(", "PLAN_ROI (", "xlwings.LLM_DECODE_TOKPS(", "_xldudf_GPU_SPEC("]
+    pieces += [n + "(" for n in rnd.sample(sorted(UDF_NAMES), 8)]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 25))) for _ in range(4000)]
+    from workbook import xlsxpatch
+
+    texts += list(engine._expand_shared(xlsxpatch.Package(build.build_bytes())).values())
+    found = 0
+    for t in texts:
+        expected = list(_calls_by_character(t))
+        assert list(live._calls(t)) == expected, t
+        found += len(expected)
+    assert found > 2000

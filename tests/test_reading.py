@@ -135,12 +135,15 @@ def test_random_sheets_patch_alike(seed, tmp_path, monkeypatch):
                                              ("_x004C_LM_PARAMS(1)", True), ("llm_params(1)", True),
                                              ("xlwings.LLM_PARAMS(1)", True), ('"LLM_PARAMS("&amp;1', False),
                                              ("SUM(1)", False)])
-def test_the_share_copy_check_finds_a_function_call_however_spelled(spelled, caught, tmp_path):
+@pytest.mark.parametrize("neighbour", [None, "INDEX(GPU_memory_gib,1)+LLM_x"])
+def test_the_share_copy_check_finds_a_function_call_however_spelled(spelled, caught, neighbour, tmp_path):
     """share re-reads what it wrote and refuses a copy that still calls the functions; the check skips sheets
-    that name no function, so a call spelled with character references or _xHHHH_ escapes must still count."""
+    and formulas that name no function, so a call spelled with character references or _xHHHH_ escapes must
+    still count (``neighbour``: another formula of the sheet names the functions' prefixes without a call)."""
     from workbook import commands
 
-    xml = hostile.sheet({1: [f'<c r="A1"><f>{spelled}</f><v>1</v></c>', '<c r="B1"><v>2</v></c>']})
+    other = f'<c r="B1"><f>{neighbour}</f><v>2</v></c>' if neighbour else '<c r="B1"><v>2</v></c>'
+    xml = hostile.sheet({1: [f'<c r="A1"><f>{spelled}</f><v>1</v></c>', other]})
     data = open(hostile.book(str(tmp_path / "w.xlsx"), [("S", xml)]), "rb").read()
     if caught:
         with pytest.raises(ScalesheetError, match="still calls the functions"):

@@ -194,7 +194,8 @@ def share(src: str, dst: str, force: bool) -> int:
 
     values = {(pkg.sheets[i].name.upper(), ref): v for (i, ref), v in ev.values.items()}
     try:
-        sharer = Sharer(pkg, values)
+        udf_keys = {(pkg.sheets[i].name.upper(), ref) for i, ref in ev.udf_cells}
+        sharer = Sharer(pkg, values, udf_keys)
     except Exception as exc:  # a workbook openpyxl cannot read for the guards: plain values, said so below
         sharer, why = None, f"{type(exc).__name__}: {safeio.printable(exc, 80)}"
     edits, name_edits = _share_plan(pkg, ev, sharer)

@@ -84,8 +84,10 @@ def quote(sheet: str) -> str:
 class Workbook:
     """What a guard needs to know about the workbook being shared: its cells, names and computed values."""
 
-    def __init__(self, src, values: dict):
-        """``src``: the workbook's bytes, or the ``xlsxpatch.Package`` already read from them."""
+    def __init__(self, src, values: dict, udf_keys=None):
+        """``src``: the workbook's bytes, or the ``xlsxpatch.Package`` already read from them. ``udf_keys``: the
+        (SHEET UPPER, "A1") of the formulas that call a function, where the caller knows them (the engine's
+        ``udf_cells``); None: every formula is looked at."""
         from .engine import _expand_shared
         from .xlsxpatch import ErrorText, Package
 
@@ -106,6 +108,8 @@ class Workbook:
         self._groups: dict = {}
         self._checks: dict = {}
         self._current = None               # the cell being guarded (it cannot be its own sentinel)
+        self._udf_keys = udf_keys
+        self._frozen: dict = {}            # id(group list) -> (the list, its frozenset): groups are remembered
         for i, s in sheets:
             title = s.name.upper()
             for ref, c in s.cells.items():
@@ -173,7 +177,8 @@ class Workbook:
             from .engine import uses_udf
 
             self._sentinels = {}
-            for key in sorted(self.formulas):
+            keys = self.formulas if self._udf_keys is None else self.formulas & self._udf_keys
+            for key in sorted(keys):
                 text = self.texts.get(key, "")
                 if not uses_udf(text) or all(name in native_table() for name, _, _, _ in _calls(text)):
                     continue                  # a live native cell would not show that its range changed
@@ -221,6 +226,13 @@ class Workbook:
             return None
         return f"EXACT({ref},{string(str(v))})"
 
+    def _frozenset(self, g: list) -> frozenset:
+        """frozenset(g) for a group list of ``groups`` (kept with its list, so its id stays its own)."""
+        hit = self._frozen.get(id(g))
+        if hit is None:
+            hit = self._frozen[id(g)] = (g, frozenset(g))
+        return hit[1]
+
     def guard(self, sheet: str, formula: str, value) -> str | None:
         """The guarded replacement of a formula (text without '='), or None if it cannot be guarded."""
         groups = self.groups(sheet, formula)
@@ -228,8 +240,9 @@ class Workbook:
             return None
         here = (sheet.upper(), self_ref) if (self_ref := self._current) else None
         cells: list[tuple[str, str]] = []
+        sentinels = self.sentinels()
         for g in groups:
-            sentinel = self.sentinels().get(frozenset(g)) if len(g) > 1 else None
+            sentinel = sentinels.get(self._frozenset(g)) if len(g) > 1 else None
             cells.extend([sentinel] if sentinel and sentinel != here else g)
         seen: set = set()
         cells = [c for c in cells if not (c in seen or seen.add(c))]
@@ -262,7 +275,9 @@ def _destination(text: str) -> tuple[str, str] | None:
     return (m.group("q").replace("''", "'") if m.group("q") is not None else m.group("u")), m.group("ref")
 
 
+@functools.lru_cache(maxsize=4096)
 def _expand(ref: str) -> list[str] | None:
+    """The cells of an A1 reference or range, row by row (remembered: the caller must not change the list)."""
     m = _A1.match(ref.replace("$", "").upper())
     if not m:
         return None
@@ -291,8 +306,8 @@ class Sharer:
     """Called by ``xlsxpatch.rewrite`` for each formula cell that calls a function: returns the native
     formula (without '=') that replaces it, or None to leave a plain value (counted as ``unguarded``)."""
 
-    def __init__(self, src: bytes, values: dict):
-        self.book = Workbook(src, values)
+    def __init__(self, src: bytes, values: dict, udf_keys=None):
+        self.book = Workbook(src, values, udf_keys)
         self.counts = {"native": 0, "guarded": 0, "unguarded": 0}
         self.unguarded: list[str] = []
 
@@ -412,6 +427,9 @@ def _has_call(text: str) -> bool:
     return uses_udf(text)
 
 
+_SPECIAL = re.compile(r'["(),]')     # the characters that end or split a call's argument text
+
+
 def _calls(formula: str):
     """(NAME, start, end, [argument texts]) of each top-level call of a udfs function in the formula."""
     from .engine import UDF_CALL
@@ -424,27 +442,26 @@ def _calls(formula: str):
         if _in_string(formula, m.start()):
             pos = m.end()
             continue
-        depth, i, args, cur, quoted = 1, m.end(), [], "", False
-        while i < len(formula) and depth:
-            ch = formula[i]
+        depth, args, start, quoted, end = 1, [], m.end(), False, len(formula)   # end: an unclosed call's
+        for s in _SPECIAL.finditer(formula, m.end()):
+            ch = s.group()
             if ch == '"':
                 quoted = not quoted
-            elif not quoted and ch == "(":
+            elif quoted:
+                continue
+            elif ch == "(":
                 depth += 1
-            elif not quoted and ch == ")":
+            elif ch == ")":
                 depth -= 1
                 if depth == 0:
+                    end = s.start()
                     break
-            elif not quoted and ch == "," and depth == 1:
-                args.append(cur)
-                cur = ""
-                i += 1
-                continue
-            cur += ch
-            i += 1
-        args.append(cur)
-        yield m.group(1).upper(), m.start(), i + 1, [a.strip() for a in args]
-        pos = i + 1
+            elif depth == 1:                  # a comma between this call's arguments
+                args.append(formula[start:s.start()])
+                start = s.end()
+        args.append(formula[start:end])
+        yield m.group(1).upper(), m.start(), end + 1, [a.strip() for a in args]
+        pos = end + 1
 
 
 def _in_string(text: str, index: int) -> bool:

@@ -616,12 +616,20 @@ def validate(data: bytes, label: str = "output") -> Package:
 
 def formula_texts(sheet: Sheet, hint: re.Pattern | None = None):
     """(start of the <f> element, formula text) of each formula of a sheet read without its cells (``cells=False``), in
-    order. With ``hint`` (a bytes pattern), a sheet whose part matches it nowhere and holds no character
-    reference or _xHHHH_ escape (which could spell what it matches) yields nothing."""
-    if hint is not None and not hint.search(sheet.xml) and b"&#" not in sheet.xml and b"_x" not in sheet.xml:
+    order. With ``hint`` (a bytes pattern), only the formulas whose stored text matches it or holds a character
+    reference or an _xHHHH_ escape (which could spell what it matches): a sheet with none yields nothing."""
+    xml = sheet.xml
+    if hint is None:
+        for m in _FORMULA_TEXT.finditer(xml):
+            yield m.group(0), decode_text(m.group(1))
         return
-    for m in _FORMULA_TEXT.finditer(sheet.xml):
-        yield m.group(0), decode_text(m.group(1))
+    if not hint.search(xml) and b"&#" not in xml and b"_x" not in xml:
+        return
+    search = hint.search
+    for m in _FORMULA_TEXT.finditer(xml):
+        raw = m.group(1)
+        if search(raw) or b"&#" in raw or b"_x" in raw:
+            yield m.group(0), decode_text(raw)
 
 
 # The text of an <f> element (no child elements; comments and CDATA are gone after _normalise_sheet).
