@@ -172,3 +172,96 @@ def test_sheet_data_of_every_template_sheet_is_found_alike():
                 xml = z.read(n)
                 a, b = xlsxpatch.SHEET_DATA.search(xml), xlsxpatch._SheetData.search(xml)
                 assert a.group("body") == b.group("body") and len(a.group("body")) > 0
+
+
+def _formulas_read_whole(sheet, hint):
+    """formula_texts with a hint, as first written: every formula read, then kept where its stored text matches the
+    hint or holds a character reference or an _xHHHH_ escape."""
+    for m in xlsxpatch._FORMULA_TEXT.finditer(sheet.xml):
+        raw = m.group(1)
+        if hint.search(raw) or b"&#" in raw or b"_x" in raw:
+            yield m.group(0), xlsxpatch.decode_text(raw)
+
+
+def test_formulas_found_from_the_hint_are_those_reading_every_formula_finds():
+    """The written copy's check finds the formulas to look at from where the hint matches in the part; on random
+    sheets (hint in formulas, values, strings and attributes, escapes, prefixed and attributed <f>) and on every
+    sheet of a shared template it yields exactly what reading every formula and filtering yields."""
+    from workbook import engine
+
+    hint = re.compile(engine.UDF_HINT.pattern.encode(), re.IGNORECASE)
+    words = tuple(w.encode() for w in engine.UDF_PREFIXES)
+    texts = ["LLM_PARAMS(A1)", "SUM(B1)", "Llm_x(1)", "_X004C_LM_X(1)", "&#76;LM_X(1)", "_x004C_LM_X(1)", "gpu_memory+1", "plan_roi(1,2)",
+             "&quot;LLM_&quot;&amp;1", "A1&amp;&quot;_x&quot;", "1+2"]
+    rnd = random.Random(3)
+    for _ in range(300):
+        cells = []
+        for k in range(rnd.randint(1, 12)):
+            ref = f"A{k + 1}"
+            attr = rnd.choice(["", ' t="shared" si="0"', ' ref="LLM_A1:B2"', ' ca="1"'])
+            pre = rnd.choice(["", "x:"])
+            kind = rnd.random()
+            if kind < 0.6:
+                cells.append(f'<c r="{ref}"><{pre}f{attr}>{rnd.choice(texts)}</{pre}f><v>1</v></c>')
+            elif kind < 0.8:
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{rnd.choice(texts)}</t></is></c>')
+            else:
+                cells.append(f'<c r="{ref}"><f{attr}/><v>{rnd.choice(["LLM_", "_x", "2"])}</v></c>')
+        sheet = xlsxpatch.Sheet("S", "xl/worksheets/sheet1.xml", hostile.sheet({1: cells}).encode())
+        assert list(xlsxpatch.formula_texts(sheet, words)) == list(_formulas_read_whole(sheet, hint))
+    shared = xlsxpatch.Package(_shared_template(), cells=False)
+    found = 0
+    for s in shared.sheets:
+        got = list(xlsxpatch.formula_texts(s, words))
+        assert got == list(_formulas_read_whole(s, hint))
+        found += len(got)
+    assert found > 50
+
+
+def _shared_template() -> bytes:
+    import tempfile
+
+    from workbook import commands
+
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "shared.xlsx")
+        commands.share(TEMPLATE, out, force=False)
+        with open(out, "rb") as fh:
+            return fh.read()
+
+
+def test_a_sheet_counted_as_numbered_has_no_unnumbered_row_or_cell():
+    """_numbered (counting tags) may only say True where the pattern finds no row or cell without r=; random
+    bodies of numbered, unnumbered, prefixed and look-alike tags, and every template sheet."""
+    parts = ['<row r="1">', "<row>", "</row>", '<c r="A1">', "<c>", '<c t="s" r="A1">', "<c/>", '<c r="B2"/>',
+             '<x:c r="A1">', "<x:c>", "<x:row>", '<x:row r="2">', "<cx/>", "<col/>", "<f>A1</f>", "<v>1</v>",
+             '<c\tr="A1">', "<rowz>", '<c  r="A1">', "</c>"]
+    rnd = random.Random(8)
+    numbered = 0
+    for _ in range(5000):
+        body = "".join(rnd.choice(parts) for _ in range(rnd.randint(0, 8))).encode()
+        if xlsxpatch._numbered(body):
+            numbered += 1
+            assert xlsxpatch._UNNUMBERED.search(body) is None, body
+    assert numbered > 100
+    with zipfile.ZipFile(TEMPLATE) as z:
+        for n in z.namelist():
+            if re.fullmatch(r"xl/worksheets/sheet[0-9]+\.xml", n):
+                assert xlsxpatch._numbered(xlsxpatch._SheetData.search(z.read(n)).group("body"))
+
+
+@pytest.mark.parametrize("per_sheet, refused", [(70_000, False), (90_000, True)])
+def test_the_cell_limit_counts_cells_not_tags(per_sheet, refused, tmp_path):
+    """Reading counts tags as a bound of the cells until that bound passes safeio.MAX_CELLS (250,000), then the
+    cells themselves: three sheets of 70,000 cells (over 800,000 tags) are read, three of 90,000 refused."""
+    from workbook import safeio
+
+    rows = {r: [hostile.c(f"A{r}", value=r)] for r in range(1, per_sheet + 1)}
+    xml = hostile.sheet(rows)
+    data = open(hostile.book(str(tmp_path / "w.xlsx"), [("S1", xml), ("S2", xml), ("S3", xml)]), "rb").read()
+    assert xml.count("<") * 3 > safeio.MAX_CELLS
+    if refused:
+        with pytest.raises(ScalesheetError, match="more than 250,000 cells"):
+            xlsxpatch.Package(data, cells=False)
+    else:
+        assert len(xlsxpatch.Package(data, cells=False).sheets) == 3

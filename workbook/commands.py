@@ -9,7 +9,6 @@ only regular files. Each refusal is a ScalesheetError: exit status 2 and one lin
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from udfs.core.errors import ScalesheetError
@@ -169,9 +168,9 @@ def _validated(data: bytes, freeze: bool):
 
     out = xlsxpatch.validate(data)
     if freeze:
-        hint = re.compile(engine.UDF_HINT.pattern.encode(), re.IGNORECASE)   # sheets naming no function skipped
+        words = tuple(w.encode() for w in engine.UDF_PREFIXES)    # formulas naming no function are not read
         for s in out.sheets:
-            for element, text in xlsxpatch.formula_texts(s, hint):
+            for element, text in xlsxpatch.formula_texts(s, words):
                 if engine.uses_udf(text):
                     raise ScalesheetError("output", f"the written copy still calls the functions in sheet "
                                                     f"{safeio.printable(s.name, 60)} "

@@ -63,7 +63,8 @@ class ExcelError:
 
 
 # Every function name starts with one of these prefixes: a formula without one calls none (a quick first test).
-UDF_HINT = re.compile("|".join(sorted({re.escape(n.split("_")[0] + "_") for n in UDF_NAMES})), re.IGNORECASE)
+UDF_PREFIXES = tuple(sorted({n.split("_")[0] + "_" for n in UDF_NAMES}))
+UDF_HINT = re.compile("|".join(map(re.escape, UDF_PREFIXES)), re.IGNORECASE)
 
 
 def uses_udf(formula: str) -> bool:

@@ -199,6 +199,17 @@ class Name:
     hidden: bool = False
 
 
+# A row or cell tag without an r= attribute (Excel always writes one; other writers may not).
+_UNNUMBERED = re.compile(rb"<(?:[\w.\-]+:)?(?:c|row)(?=[\s/>])(?![^>]*\sr\s*=)")
+
+
+def _numbered(body: bytes) -> bool:
+    """True where every row and cell tag of sheetData is unprefixed and starts with r=, as Excel writes them (so
+    _UNNUMBERED finds nothing; counting is a few ms where the pattern scans the part for tens); False: look."""
+    return (b":c" not in body and b":row" not in body and body.count(b"<c") == body.count(b'<c r="')
+            and body.count(b"<row") == body.count(b'<row r="'))
+
+
 def _normalise_sheet(xml: bytes) -> bytes:
     """Comments dropped, CDATA as escaped text, and ``r=`` on every row and cell of sheetData."""
     if b"<!--" in xml:
@@ -209,7 +220,7 @@ def _normalise_sheet(xml: bytes) -> bytes:
     if not sd or not sd.group("body"):
         return xml
     body = sd.group("body")
-    if not re.search(rb"<(?:[\w.\-]+:)?(?:c|row)(?=[\s/>])(?![^>]*\sr\s*=)", body):
+    if _numbered(body) or not _UNNUMBERED.search(body):
         return xml
     row_no = 0
 
@@ -300,7 +311,8 @@ class Package:
         self.strings = self._shared_strings(target)
         self.sheets: list[Sheet] = []
         from .safeio import MAX_CELLS
-        stored = 0
+        stored = 0                 # cells stored so far, or an upper bound of them (the tags) until that passes the limit
+        exact = False
         for s in wb.iter(f"{{{NS_MAIN}}}sheet"):
             name = s.get("name") or ""
             t, typ, mode = target.get(s.get(f"{{{NS_REL}}}id"), ("", "", None))
@@ -311,7 +323,10 @@ class Package:
                     raise ScalesheetError(label, f"sheet {name!r} is listed in xl/workbook.xml but its part "
                                                  f"{path} is missing from the file")
                 sheet.xml = _normalise_sheet(self.zip.read(path))
-                stored += len(_CELL_START.findall(sheet.xml))
+                stored += len(_CELL_START.findall(sheet.xml)) if exact else sheet.xml.count(b"<")
+                if stored > MAX_CELLS and not exact:     # the bound passed the limit: count the cells themselves
+                    exact = True
+                    stored = sum(len(_CELL_START.findall(s.xml)) for s in self.sheets + [sheet] if s.worksheet)
                 if stored > MAX_CELLS:
                     raise ScalesheetError(label, f"the workbook holds more than {MAX_CELLS:,} cells (the limit)")
                 if cells:
@@ -614,26 +629,41 @@ def validate(data: bytes, label: str = "output") -> Package:
                                      f"{str(exc)[:120]}); nothing was written")
 
 
-def formula_texts(sheet: Sheet, hint: re.Pattern | None = None):
-    """(start of the <f> element, formula text) of each formula of a sheet read without its cells (``cells=False``), in
-    order. With ``hint`` (a bytes pattern), only the formulas whose stored text matches it or holds a character
-    reference or an _xHHHH_ escape (which could spell what it matches): a sheet with none yields nothing."""
+def formula_texts(sheet: Sheet, words: tuple[bytes, ...] | None = None):
+    """(the <f> element up to its text's end, formula text) of each formula of a sheet read without its cells
+    (``cells=False``), in order. With ``words`` (ASCII bytes), only the formulas whose stored text holds one of
+    them in any case, or a character reference or an _xHHHH_ escape (which could spell one), found from those
+    places in the part (tests/test_reading.py checks this against reading every formula)."""
     xml = sheet.xml
-    if hint is None:
+    if words is None:
         for m in _FORMULA_TEXT.finditer(xml):
             yield m.group(0), decode_text(m.group(1))
         return
-    if not hint.search(xml) and b"&#" not in xml and b"_x" not in xml:
-        return
-    search = hint.search
-    for m in _FORMULA_TEXT.finditer(xml):
-        raw = m.group(1)
-        if search(raw) or b"&#" in raw or b"_x" in raw:
-            yield m.group(0), decode_text(raw)
+    places = set()
+    low = xml.lower()
+    for text, word in [(low, w.lower()) for w in words] + [(xml, b"&#"), (xml, b"_x")]:
+        i = text.find(word)
+        while i >= 0:
+            places.add(i)
+            i = text.find(word, i + 1)
+    done = set()
+    for p in sorted(places):
+        lt = xml.rfind(b"<", 0, p)                  # the tag before the place: an <f> whose text holds it?
+        if lt < 0 or lt in done:
+            continue
+        m = _FORMULA_OPEN.match(xml, lt)
+        if m is None or m.end() > p:                # not an <f>, or the place is inside the tag itself
+            continue
+        end = xml.find(b"<", m.end())
+        if end < 0:
+            continue
+        done.add(lt)
+        yield xml[lt:end + 1], decode_text(xml[m.end():end])
 
 
 # The text of an <f> element (no child elements; comments and CDATA are gone after _normalise_sheet).
 _FORMULA_TEXT = re.compile(rb"<(?:[\w.\-]+:)?f(?:\s[^>]*)?>([^<]+)<")
+_FORMULA_OPEN = re.compile(rb"<(?:[\w.\-]+:)?f(?:\s[^>]*)?>")
 
 
 # ------------------------------------------------------------------------------- compatibility wrappers
