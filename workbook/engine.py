@@ -218,7 +218,8 @@ class Translator:
         if not self.ref_names:
             for neighbour in ((sheet, row - 1, col), (sheet, row, col - 1)):
                 known = self._cell_shapes.get(neighbour)
-                if known is not None:
+                # (the text must start and end as the neighbour's does: a cheap test before writing its references)
+                if known is not None and text.startswith(known[1][0]) and text.endswith(known[1][-1]):
                     refs = _refs_at(known, row, col)
                     if refs is not None and _interleave(known[1], refs) == text:
                         key = known
@@ -405,8 +406,12 @@ def _error(value):
 
 
 def _expand_shared(pkg: Package) -> dict[tuple[int, str], str]:
-    """Each cell's own formula text, shared formulas expanded relative to their master."""
-    out = {}
+    """Each cell's own formula text, shared formulas expanded relative to their master (found once per package:
+    the engine and the share's guards both read it; callers must not change it)."""
+    out = getattr(pkg, "_expanded", None)
+    if out is not None:
+        return out
+    out = pkg._expanded = {}
     for i, s in enumerate(pkg.sheets):
         masters = {}
         for ref, c in s.cells.items():
@@ -471,7 +476,7 @@ def prepare(pkg: Package) -> tuple[Evaluation, _Book]:
                 ev.array_cells[(i, ref)] = [(i, r) for r in cells]
                 covered.update(r for r in cells if r != ref)
         for ref, c in s.cells.items():
-            row, col = split_ref(ref)
+            row, col = (c.row, c.col) if c.row else split_ref(ref)
             key = (i, ref)
             text = texts.get(key)
             if text is not None:

@@ -678,7 +678,11 @@ class Compiler:
                 r2, c2 = (r2 if rb else origin[0] + r2), (c2 if cb else origin[1] + c2)
                 if not (1 <= r1 <= MAX_ROW and 1 <= r2 <= MAX_ROW and 1 <= c1 <= MAX_COL and 1 <= c2 <= MAX_COL):
                     raise Unsupported("a reference off the grid")
-                refs.append((s, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)))
+                if r1 > r2:
+                    r1, r2 = r2, r1
+                if c1 > c2:
+                    c1, c2 = c2, c1
+                refs.append((s, r1, c1, r2, c2))
             else:
                 refs.append(d)
         return cell, refs
@@ -1530,15 +1534,24 @@ def _sumproduct(book, fs):
 # ------------------------------------------------------------------------------------------ evaluate
 
 def _order(deps: dict):
-    """Formula cells, precedents first; raises Unsupported on a cycle (the ``formulas`` path finds and reports
-    circular cells)."""
-    from .graph import components, is_cycle
-
-    order = []
-    for comp in components(deps):
-        if is_cycle(comp, deps):
-            raise Unsupported("circular references")
-        order.append(comp[0])
+    """Formula cells, precedents first (Kahn's algorithm: a cell is ready once every cell it reads is);
+    raises Unsupported on a cycle (cells left never ready; the ``formulas`` path finds and reports circular
+    cells)."""
+    waiting = {}                        # cell -> precedents not yet ordered (a repeated precedent counts twice)
+    readers: dict = {}
+    for cell, precedents in deps.items():
+        waiting[cell] = len(precedents)
+        for p in precedents:
+            readers.setdefault(p, []).append(cell)
+    order = [cell for cell, n in waiting.items() if n == 0]
+    for cell in order:                  # the list grows as cells become ready
+        for r in readers.get(cell, ()):
+            n = waiting[r] - 1
+            waiting[r] = n
+            if n == 0:
+                order.append(r)
+    if len(order) != len(deps):
+        raise Unsupported("circular references")
     return order
 
 

@@ -24,7 +24,9 @@ import math
 import posixpath
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import defusedxml.ElementTree as SafeET
 
@@ -163,12 +165,29 @@ def attrs_of(raw: bytes | None) -> dict[bytes, bytes]:
 
 # --------------------------------------------------------------------------------------------- reading
 
-@dataclass
+_NO_ATTRS = MappingProxyType({})    # a cell's <f> without attributes (shared, read-only: never a dict per cell)
+
+
 class Cell:
-    ref: str                      # "B3"
-    formula: str | None = None    # formula text without "=", None for a value cell (shared children: expanded later)
-    fattrs: dict = field(default_factory=dict)   # attributes of <f>: t (array/shared), ref, si
-    value: object = None          # cached value: float, bool, str, ExcelErrorText, or None
+    """One stored cell (a plain slotted class: a workbook holds up to 250,000 of them)."""
+
+    __slots__ = ("ref", "formula", "fattrs", "value", "row", "col")
+
+    def __init__(self, ref: str, formula: str | None = None, fattrs: Mapping = _NO_ATTRS, value: object = None,
+                 row: int = 0, col: int = 0):
+        self.ref = ref                # "B3"
+        self.formula = formula        # formula text without "=", None for a value cell (shared children: expanded later)
+        self.fattrs = fattrs          # attributes of <f>: t (array/shared), ref, si (replaced, never changed in place)
+        self.value = value            # cached value: float, bool, str, ExcelErrorText, or None
+        self.row, self.col = row, col  # the reference's row and column numbers (0: not given, read ``ref``)
+
+    def __eq__(self, other):
+        if type(other) is not Cell:
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self):
+        return "Cell(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
 
 
 @dataclass(frozen=True)
@@ -297,6 +316,7 @@ class Package:
     def __init__(self, data: bytes, label: str = "input", cells: bool = True):
         """``cells`` False: the sheets' parts are found and normalised but their cells not read."""
         self.label = label
+        self._expanded = None        # each formula cell's own text, once engine._expand_shared has found them
         self.zip = zipfile.ZipFile(io.BytesIO(data))
         self.part_names = {i.filename for i in self.zip.infolist()}
         wb = SafeET.fromstring(self.zip.read("xl/workbook.xml"))
@@ -364,7 +384,7 @@ class Package:
                 ref = letters.decode() + m.group("frow").decode()
                 if row > 1_048_576 or col > 16_384:
                     raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
-                cell = Cell(ref, value=_plain_value(m.group("ft"), m.group("fv"), strings))
+                cell = Cell(ref, value=_plain_value(m.group("ft"), m.group("fv"), strings), row=row, col=col)
                 f = m.group("ff")
                 if f:
                     text = decode_text(f)
@@ -375,7 +395,7 @@ class Package:
                 ref = letters.decode() + m.group("irow").decode()
                 if row > 1_048_576 or col > 16_384:
                     raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
-                cell = Cell(ref, value=decode_text(m.group("itext")))
+                cell = Cell(ref, value=decode_text(m.group("itext")), row=row, col=col)
             else:
                 cell, row, col = self._general_cell(sheet, m)
                 ref = cell.ref
@@ -396,7 +416,7 @@ class Package:
         if row > 1_048_576 or col > 16_384:
             raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
         body = m.group("body") or b""
-        cell = Cell(f"{col_letters(col)}{row}", value=_cell_value(a.get(b"t"), body, self.strings))
+        cell = Cell(f"{col_letters(col)}{row}", value=_cell_value(a.get(b"t"), body, self.strings), row=row, col=col)
         fm = FORMULA.search(body)
         if fm:
             cell.fattrs = {k.decode(): v.decode() for k, v in attrs_of(fm.group("attrs")).items()}
