@@ -467,3 +467,33 @@ def test_a_missing_sheet_named_like_an_alias_is_ref_not_another_sheet():
     pkg = xlsxpatch.Package(buf.getvalue())
     for ev in (engine.evaluate(pkg), engine.evaluate(pkg, fast=False)):
         assert [ev.values[(0, f"A{r}")] for r in range(1, 5)] == [ExcelError("#REF!")] * 3 + [5.0]
+
+
+def test_cells_are_ordered_after_what_they_read_and_cycles_refused():
+    """fastcalc._order on random dependency graphs: every cell once, after each cell it reads; a graph with a
+    cycle (Tarjan's components say so, self-references included) is refused, one without is not."""
+    import random
+
+    from workbook.graph import components, is_cycle
+
+    rnd = random.Random(4)
+    refused = 0
+    for _ in range(600):
+        n = rnd.randint(1, 40)
+        nodes = [(0, r, 1) for r in range(n)]
+        back = rnd.random() < 0.5                  # edges to any cell (cycles likely), else only to earlier cells
+        deps = {}
+        for i, v in enumerate(nodes):
+            pool = nodes if back else nodes[:i]
+            deps[v] = [rnd.choice(pool) for _ in range(rnd.randint(0, 3))] if pool else []
+        cyclic = any(is_cycle(c, deps) for c in components(deps))
+        try:
+            order = fastcalc._order(deps)
+        except fastcalc.Unsupported:
+            assert cyclic
+            refused += 1
+            continue
+        assert not cyclic and sorted(order) == sorted(nodes)
+        at = {v: k for k, v in enumerate(order)}
+        assert all(at[p] < at[v] for v, ps in deps.items() for p in ps)
+    assert 50 < refused < 550

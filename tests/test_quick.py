@@ -141,3 +141,30 @@ def test_import_udfs_and_a_cell_of_catalog_names_need_no_numpy():
                       udfs.LLM_DECODE_TOKPS("mixtral-8x7b", "h100-sxm", "int4", 8192, 8),
                       udfs.LLM_GPUS_NEEDED("llama-3.1-70b", "l4", "fp8", 32768, 4)]
     assert column == values[0]
+
+
+def test_the_first_name_of_a_catalog_is_found_as_the_index_finds_it():
+    """A catalog's first looked-up names are found by searching its line, later ones in the index: for every name,
+    alias and look-alike (prefixes, suffixes, '=' and tabs inside, other cases), a fresh lookup equals the index."""
+    quick.clear()
+    assert quick._load()
+    keys = {k: list(quick._names(k)) for k in ("model", "gpu", "precision")}
+    tries = []
+    for kind, names in keys.items():
+        for n in names:
+            tries += [(kind, n), (kind, n[:-1]), (kind, n + "x"), (kind, "x" + n), (kind, n.upper()),
+                      (kind, n + "=0"), (kind, "a\t" + n)]
+        tries += [(kind, ""), (kind, "="), (kind, "\t"), (kind, "nope")]
+    found = 0
+    for kind, key in tries:
+        want = quick._names(kind).get(key)
+        quick.clear()
+        assert quick._load()
+        for _ in range(quick.SEARCHED_LOOKUPS):                         # searched: the catalog's first lookups
+            assert quick._name_position(kind, key) == want, (kind, key)
+        assert "names" in quick._state and kind not in quick._state["names"]
+        assert quick._name_position(kind, key) == want, (kind, key)     # indexed: the next
+        assert kind in quick._state["names"]
+        found += want is not None
+    assert found > 100
+    quick.clear()

@@ -1534,24 +1534,30 @@ def _sumproduct(book, fs):
 # ------------------------------------------------------------------------------------------ evaluate
 
 def _order(deps: dict):
-    """Formula cells, precedents first (Kahn's algorithm: a cell is ready once every cell it reads is);
-    raises Unsupported on a cycle (cells left never ready; the ``formulas`` path finds and reports circular
-    cells)."""
-    waiting = {}                        # cell -> precedents not yet ordered (a repeated precedent counts twice)
-    readers: dict = {}
-    for cell, precedents in deps.items():
-        waiting[cell] = len(precedents)
-        for p in precedents:
-            readers.setdefault(p, []).append(cell)
-    order = [cell for cell, n in waiting.items() if n == 0]
-    for cell in order:                  # the list grows as cells become ready
-        for r in readers.get(cell, ()):
-            n = waiting[r] - 1
-            waiting[r] = n
-            if n == 0:
-                order.append(r)
-    if len(order) != len(deps):
-        raise Unsupported("circular references")
+    """Formula cells, precedents first (depth-first, each cell after the cells it reads); raises Unsupported on
+    a cycle, a cell met again while its own precedents are being ordered (the ``formulas`` path finds and
+    reports circular cells)."""
+    state: dict = {}                    # cell -> 1 while its precedents are being ordered, 2 once it is ordered
+    order: list = []
+    for root in deps:
+        if root in state:
+            continue
+        state[root] = 1
+        stack = [(root, iter(deps[root]))]
+        while stack:
+            cell, precedents = stack[-1]
+            for p in precedents:
+                seen = state.get(p)
+                if seen is None:
+                    state[p] = 1
+                    stack.append((p, iter(deps[p])))
+                    break
+                if seen == 1:
+                    raise Unsupported("circular references")
+            else:
+                stack.pop()
+                state[cell] = 2
+                order.append(cell)
     return order
 
 

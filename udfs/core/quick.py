@@ -23,7 +23,7 @@ from . import rows
 
 FILE = "plan_parts.csv"
 _DATA = os.path.join(os.path.dirname(__file__), "data")
-_state: dict = {}  # "text": the file, "names": {catalog: {key: position}}, "ok": bool
+_state: dict = {}  # "text": the file (bytes), "names": {catalog: {key: position}}, "ok": bool
 
 
 def _read(name: str) -> bytes:
@@ -47,10 +47,10 @@ def _load() -> bool:
     if ok is not None:
         return ok
     try:
-        text = _read(FILE).decode("utf-8")
-        ok = text.startswith("fingerprint," + fingerprint() + "\n")
+        text = _read(FILE)          # kept as bytes: a line is decoded when it is read (the file is 0.3 MB)
+        ok = text.startswith(b"fingerprint," + fingerprint().encode() + b"\n")
     except OSError:
-        text, ok = "", False
+        text, ok = b"", False
     _state.update(text=text, names={}, ok=ok)
     return ok
 
@@ -58,12 +58,37 @@ def _load() -> bool:
 def _line(kind: str, pos) -> str:
     """The rest of the line ``kind,pos,...`` (found by searching the text: no index to build)."""
     text = _state["text"]
-    tag = f"\n{kind},{pos},"
+    tag = f"\n{kind},{pos},".encode("utf-8")
     i = text.find(tag)
     if i < 0:
         raise KeyError((kind, pos))
     i += len(tag)
-    return text[i:text.find("\n", i)]
+    return text[i:text.find(b"\n", i)].decode("utf-8")
+
+
+SEARCHED_LOOKUPS = 16
+
+
+def _name_position(catalog: str, key: str) -> int | None:
+    """``_names(catalog).get(key)``; the first SEARCHED_LOOKUPS names looked up in a catalog are found by
+    searching its line (a few microseconds each: a session's first cells), the index of every name is built at
+    the next (about 0.2 ms for the models)."""
+    index = _state["names"].get(catalog)
+    if index is not None:
+        return index.get(key)
+    looked = _state.setdefault("looked", {})
+    looked[catalog] = looked.get(catalog, 0) + 1
+    if looked[catalog] > SEARCHED_LOOKUPS:
+        return _names(catalog).get(key)
+    line = "\t" + _line("names", catalog) + "\t"
+    tag = "\t" + key + "="
+    i = line.rfind(tag)                  # from the right: where a name repeats, the index keeps the last
+    while i >= 0:
+        name, _, pos = line[i + 1:line.index("\t", i + 1)].rpartition("=")
+        if name == key:
+            return int(pos)
+        i = line.rfind(tag, 0, i)
+    return None
 
 
 def _names(catalog: str) -> dict:
@@ -91,12 +116,12 @@ def position(kind: str, value) -> int | None:
             return None  # a number of bits: the core's ("bits", x) key
         except ValueError:
             pass
-        p = _names("precision").get(key)
+        p = _name_position("precision", key)
         if p is not None and kind == "kv_precision" and _fields("precision", p)[1] is None:
             return None  # not a KV-cache format: the core writes the message
         return p
     if kind in ("model", "gpu"):
-        return _names(kind).get(key)
+        return _name_position(kind, key)
     return None
 
 
