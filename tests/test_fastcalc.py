@@ -387,7 +387,7 @@ _PIECES = ["A1", "B2", "b3", "$A$1", "A$1", "$B2", "AB1", "LOG10(A1)", "LOG11(B2
            "2.5", ".5", "XFD1", "XFE1", "A0", "A1048577", "[1]Sheet1!A1", "Table1[A1]", "_xludf.A1(B1)", "SUM(",
            ")", "+", "-", "&", ",", ":", " ", "x.A1", "A1.x", "A1B", "éA1", "'", '"', "LLM_PARAMS(A1)", "name1",
            "B2", "A1 (", "A1 !", "$$A1", "?A1", "\\A1", "TRUE", "_SSN_1", "#NAME?", "#N/AA1", "#GETTING_DATA",
-           "1$A1", "A1$B2", "c4", "$C4", "[", "]"]
+           "1$A1", "A1$B2", "c4", "$C4", "[", "]", "%", "50%", '"%s%%"']
 
 
 def test_formulas_of_one_shape_translate_and_tokenise_alike():

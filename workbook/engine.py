@@ -177,9 +177,9 @@ def _refs_at(key, row: int, col: int) -> list[str] | None:
             r += row
         if not ca:
             c += col
-        if not (1 <= r <= 1_048_576 and 1 <= c <= 16_384):
+        if r < 1 or r > 1_048_576 or c < 1 or c > 16_384:
             return None
-        out.append(("$" if ca else "") + col_letters(c) + ("$" if ra else "") + str(r))
+        out.append(f"{'$' if ca else ''}{col_letters(c)}{'$' if ra else ''}{r}")
     return out
 
 
@@ -189,6 +189,12 @@ def _interleave(pieces, refs) -> str:
         out.append(ref)
         out.append(piece)
     return "".join(out)
+
+
+def _template(pieces) -> str:
+    """A %-format of a shape's pieces: ``_template(pieces) % tuple(refs) == _interleave(pieces, refs)``, in one
+    call."""
+    return "%s".join(p.replace("%", "%%") for p in pieces)
 
 
 class Translator:
@@ -204,6 +210,7 @@ class Translator:
         self.ref_names = frozenset(k for k, _ in self.name_alias if ref.fullmatch(k))
         self._shapes: dict = {}
         self._cell_shapes: dict = {}      # (sheet, row, col) -> shape key of the formula there
+        self._templates: dict = {}        # a shape's pieces -> their %-format (_template)
 
     def translate_cell(self, text: str, sheet: int, row: int, col: int) -> tuple[Translation, tuple | None]:
         """(``translate(text, sheet)``, the formula's shape key or None). Formulas of one shape on one sheet
@@ -221,7 +228,7 @@ class Translator:
                 # (the text must start and end as the neighbour's does: a cheap test before writing its references)
                 if known is not None and text.startswith(known[1][0]) and text.endswith(known[1][-1]):
                     refs = _refs_at(known, row, col)
-                    if refs is not None and _interleave(known[1], refs) == text:
+                    if refs is not None and self._templates[known[1]] % tuple(refs) == text:
                         key = known
                         break
         if key is None:
@@ -235,15 +242,18 @@ class Translator:
             t = self.translate(text, sheet)
             again = shape(t.text, row, col, self.ref_names)
             # the translated text must hold the same references at the same offsets, in the same order
-            hit = self._shapes[key] = (t, again[0]) if again and again[1:] == (refs, list(key[2])) else False
+            hit = self._shapes[key] = ((t, _template(again[0])) if again and again[1:] == (refs, list(key[2]))
+                                       else False)
             if hit:
                 self._cell_shapes[(sheet, row, col)] = key
+                if key[1] not in self._templates:
+                    self._templates[key[1]] = _template(key[1])
             return t, (key if hit else None)
         if hit is False:
             return self.translate(text, sheet), None
         self._cell_shapes[(sheet, row, col)] = key
-        first, tp = hit
-        return Translation(_interleave(tp, refs), first.udf, first.external, first.names, first.unresolved), key
+        first, translated = hit
+        return Translation(translated % tuple(refs), first.udf, first.external, first.names, first.unresolved), key
 
     def sheet_ref(self, name: str) -> tuple[str | None, bool]:
         """('SXi' alias or None, external) for a sheet reference's text."""

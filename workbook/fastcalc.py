@@ -1646,7 +1646,13 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
     for pos, rs in refs.items():
         d = []
         for k in rs:
-            d.extend(inside(k))
+            s, r1, c1, r2, c2 = k
+            if r1 == r2 and c1 == c2:           # one cell (most references): no range to look through
+                p = (s, r1, c1)
+                if p in compiled:
+                    d.append(p)
+            else:
+                d.extend(inside(k))
         deps[pos] = d
     order = _order(deps)
 
