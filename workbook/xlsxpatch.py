@@ -62,6 +62,8 @@ _FAST_CELL = (rb'<c r="(?P<fcol>[A-Z]{1,3})(?P<frow>[1-9][0-9]{0,6})"(?: s="(?P<
 _FAST_INLINE = (rb'<c r="(?P<icol>[A-Z]{1,3})(?P<irow>[1-9][0-9]{0,6})"(?: s="[0-9]+")? t="inlineStr">'
                 rb'<is><t(?: xml:space="preserve")?>(?P<itext>[^<]*)</t></is></c>')   # a text typed in a cell
 _CELLS = re.compile(_FAST_CELL + rb"|" + _FAST_INLINE + rb"|" + CELL.pattern, re.S)
+_FCOL, _FROW, _FS, _FT, _FF, _FV, _ICOL, _IROW, _ITEXT = (_CELLS.groupindex[n] - 1 for n in (
+    "fcol", "frow", "fs", "ft", "ff", "fv", "icol", "irow", "itext"))    # their places in Match.groups()
 ROW = _element(rb"row")
 FORMULA = _element(rb"f")
 VALUE = _element(rb"v")
@@ -378,24 +380,26 @@ class Package:
         cells, strings = sheet.cells, self.strings
         max_row = max_col = 0
         for m in _CELLS.finditer(sd.group("body")):
-            letters = m.group("fcol")
+            g = m.groups()                        # one call, not one per group (a sheet holds thousands of cells)
+            letters = g[_FCOL]
             if letters is not None:               # the common form (see _FAST_CELL)
-                row, col = int(m.group("frow")), col_index(letters.decode())
-                ref = letters.decode() + m.group("frow").decode()
+                letters, digits = letters.decode(), g[_FROW].decode()
+                row, col = int(digits), col_index(letters)
                 if row > 1_048_576 or col > 16_384:
                     raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
-                cell = Cell(ref, value=_plain_value(m.group("ft"), m.group("fv"), strings), row=row, col=col)
-                f = m.group("ff")
+                ref = letters + digits
+                cell = Cell(ref, value=_plain_value(g[_FT], g[_FV], strings), row=row, col=col)
+                f = g[_FF]
                 if f:
                     text = decode_text(f)
                     cell.formula = text[1:] if text.startswith("=") else text
-            elif m.group("icol") is not None:
-                letters = m.group("icol")
-                row, col = int(m.group("irow")), col_index(letters.decode())
-                ref = letters.decode() + m.group("irow").decode()
+            elif g[_ICOL] is not None:
+                letters, digits = g[_ICOL].decode(), g[_IROW].decode()
+                row, col = int(digits), col_index(letters)
                 if row > 1_048_576 or col > 16_384:
                     raise ScalesheetError(self.label, f"sheet {sheet.name!r} has a cell outside Excel's grid")
-                cell = Cell(ref, value=decode_text(m.group("itext")), row=row, col=col)
+                ref = letters + digits
+                cell = Cell(ref, value=decode_text(g[_ITEXT]), row=row, col=col)
             else:
                 cell, row, col = self._general_cell(sheet, m)
                 ref = cell.ref
@@ -486,18 +490,19 @@ def _patch_sheet(xml: bytes, edits: dict[str, Edit]) -> tuple[bytes, int, int, i
         return xml, 0, 0, 0
 
     def replace(m: re.Match) -> bytes:
-        letters = m.group("fcol")
+        g = m.groups()
+        letters = g[_FCOL]
         if letters is not None:                  # the common form: no attributes or elements to parse
-            edit = edits.get((letters + m.group("frow")).decode())
+            ref = letters + g[_FROW]
+            edit = edits.get(ref.decode())
             if edit is None:
                 return m.group(0)
             p = b""
-            keep = b' r="' + letters + m.group("frow") + b'"' + (b' s="' + m.group("fs") + b'"' if m.group("fs")
-                                                                  else b"")
-            f = m.group("ff")
+            keep = b' r="' + ref + b'"' + (b' s="' + g[_FS] + b'"' if g[_FS] else b"")
+            f = g[_FF]
             f = None if f is None else b"<f>" + f + b"</f>"
         else:
-            if m.group("icol") is not None and (m.group("icol") + m.group("irow")).decode() not in edits:
+            if g[_ICOL] is not None and (g[_ICOL] + g[_IROW]).decode() not in edits:
                 return m.group(0)
             m = CELL.match(m.group(0))
             a = attrs_of(m.group("attrs"))
