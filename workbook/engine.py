@@ -335,9 +335,9 @@ class Translator:
 class _Cell:
     __slots__ = ("coordinate", "value", "data_type", "row", "column", "shape")
 
-    def __init__(self, row, col, value, data_type, shape=None):
+    def __init__(self, row, col, value, data_type, shape=None, coordinate=None):
         self.row, self.column = row, col
-        self.coordinate = f"{col_letters(col)}{row}"
+        self.coordinate = coordinate or f"{col_letters(col)}{row}"     # "B3" (the package's cell names are these)
         self.value, self.data_type = value, data_type
         self.shape = shape      # a formula's shape key (Translator.translate_cell), shared by its copies
 
@@ -354,8 +354,12 @@ class _Sheet:
         self._sorted = None
 
     def add(self, cell: _Cell):
-        self._rows.setdefault(cell.row, {})[cell.column] = cell
-        self.max_row, self.max_column = max(self.max_row, cell.row), max(self.max_column, cell.column)
+        row, col = cell.row, cell.column
+        self._rows.setdefault(row, {})[col] = cell
+        if row > self.max_row:
+            self.max_row = row
+        if col > self.max_column:
+            self.max_column = col
         self._sorted = None
 
     def iter_rows(self, *bounds):
@@ -498,29 +502,29 @@ def prepare(pkg: Package) -> tuple[Evaluation, _Book]:
                     ev.unresolved[key] = call
                 if t.external or t.names & ext_names:
                     ev.external_cells.add(key)
-                    fs.add(_value_cell(row, col, c.value))
+                    fs.add(_value_cell(row, col, c.value, ref))
                     continue
-                fs.add(_Cell(row, col, "=" + t.text, "f", shape_key))
+                fs.add(_Cell(row, col, "=" + t.text, "f", shape_key, ref))
                 if key in ev.array_cells:
                     fs.array_formulae[ref] = c.fattrs.get("ref", ref)
             elif ref in covered:
                 continue
             elif c.value is not None:      # an empty (styled) cell is no cell to the engine
-                fs.add(_value_cell(row, col, c.value))
+                fs.add(_value_cell(row, col, c.value, ref))
         sheets.append(fs)
     return ev, _Book(sheets, names)
 
 
-def _value_cell(row, col, value) -> _Cell:
+def _value_cell(row, col, value, ref=None) -> _Cell:
     if isinstance(value, ErrorText):
-        return _Cell(row, col, "=" + value.code, "f")
+        return _Cell(row, col, "=" + value.code, "f", None, ref)
     if isinstance(value, bool):
-        return _Cell(row, col, value, "b")
+        return _Cell(row, col, value, "b", None, ref)
     if isinstance(value, float):
-        return _Cell(row, col, value, "n")
+        return _Cell(row, col, value, "n", None, ref)
     if value is None:
-        return _Cell(row, col, None, "n")
-    return _Cell(row, col, str(value), "s")
+        return _Cell(row, col, None, "n", None, ref)
+    return _Cell(row, col, str(value), "s", None, ref)
 
 
 def _range_cells(rng: str) -> list[str]:
