@@ -208,52 +208,60 @@ class Translator:
             self.name_alias.setdefault((excel_upper(n.name), n.local), f"_SSN_{k}")
         ref = re.compile(_REF)
         self.ref_names = frozenset(k for k, _ in self.name_alias if ref.fullmatch(k))
-        self._shapes: dict = {}
-        self._cell_shapes: dict = {}      # (sheet, row, col) -> shape key of the formula there
-        self._templates: dict = {}        # a shape's pieces -> their %-format (_template)
+        self._ids: dict = {}              # shape key -> its number (False: a shape whose translation moves a reference)
+        self._shapes: list = []           # number -> (key, its %-format, the translation's %-format, the translation)
+        self._cell_shapes: dict = {}      # (sheet, row, col) -> the number of the shape of the formula there
 
-    def translate_cell(self, text: str, sheet: int, row: int, col: int) -> tuple[Translation, tuple | None]:
-        """(``translate(text, sheet)``, the formula's shape key or None). Formulas of one shape on one sheet
-        are translated once: the others get the first one's translation with their own references put back
-        in its reference slots (translation never changes a reference, only names, sheets and functions).
+    def key_of(self, shape_id: int) -> tuple:
+        """The shape key (sheet, pieces, offsets) of a shape number ``translate_cell`` gave."""
+        return self._shapes[shape_id][0]
+
+    def translate_cell(self, text: str, sheet: int, row: int, col: int) -> tuple[Translation, int | None]:
+        """(``translate(text, sheet)``, the number of the formula's shape or None). Formulas of one shape (one
+        key, see ``shape``; numbered so that a look-up hashes an int, not the key) on one sheet are translated
+        once: the others get the first one's translation with their own references put back in its reference
+        slots (translation never changes a reference, only names, sheets and functions).
 
         A formula copied from the cell above or to the left is recognised without reading it: the neighbour's
         shape, with its references written for this cell, gives this text exactly (checked by comparing the
         texts; references written lower-case or off the grid, or a workbook with reference-like names, read
         the text instead)."""
-        key = refs = None
+        sid = refs = None
         if not self.ref_names:
             for neighbour in ((sheet, row - 1, col), (sheet, row, col - 1)):
                 known = self._cell_shapes.get(neighbour)
+                if known is None:
+                    continue
+                key, template = self._shapes[known][:2]
                 # (the text must start and end as the neighbour's does: a cheap test before writing its references)
-                if known is not None and text.startswith(known[1][0]) and text.endswith(known[1][-1]):
-                    refs = _refs_at(known, row, col)
-                    if refs is not None and self._templates[known[1]] % tuple(refs) == text:
-                        key = known
+                if text.startswith(key[1][0]) and text.endswith(key[1][-1]):
+                    refs = _refs_at(key, row, col)
+                    if refs is not None and template % tuple(refs) == text:
+                        sid = known
                         break
-        if key is None:
+        if sid is None:
             found = shape(text, row, col, self.ref_names)
             if found is None:
                 return self.translate(text, sheet), None
             pieces, refs, offsets = found
             key = (sheet, tuple(pieces), tuple(offsets))
-        hit = self._shapes.get(key)
-        if hit is None:
-            t = self.translate(text, sheet)
-            again = shape(t.text, row, col, self.ref_names)
-            # the translated text must hold the same references at the same offsets, in the same order
-            hit = self._shapes[key] = ((t, _template(again[0])) if again and again[1:] == (refs, list(key[2]))
-                                       else False)
-            if hit:
-                self._cell_shapes[(sheet, row, col)] = key
-                if key[1] not in self._templates:
-                    self._templates[key[1]] = _template(key[1])
-            return t, (key if hit else None)
-        if hit is False:
-            return self.translate(text, sheet), None
-        self._cell_shapes[(sheet, row, col)] = key
-        first, translated = hit
-        return Translation(translated % tuple(refs), first.udf, first.external, first.names, first.unresolved), key
+            sid = self._ids.get(key)
+            if sid is None:
+                t = self.translate(text, sheet)
+                again = shape(t.text, row, col, self.ref_names)
+                # the translated text must hold the same references at the same offsets, in the same order
+                if again and again[1:] == (refs, offsets):
+                    sid = self._ids[key] = len(self._shapes)
+                    self._shapes.append((key, _template(key[1]), _template(again[0]), t))
+                    self._cell_shapes[(sheet, row, col)] = sid
+                    return t, sid
+                self._ids[key] = False
+                return t, None
+            if sid is False:
+                return self.translate(text, sheet), None
+        self._cell_shapes[(sheet, row, col)] = sid
+        _, _, translated, first = self._shapes[sid]
+        return Translation(translated % tuple(refs), first.udf, first.external, first.names, first.unresolved), sid
 
     def sheet_ref(self, name: str) -> tuple[str | None, bool]:
         """('SXi' alias or None, external) for a sheet reference's text."""
@@ -339,7 +347,7 @@ class _Cell:
         self.row, self.column = row, col
         self.coordinate = coordinate or f"{col_letters(col)}{row}"     # "B3" (the package's cell names are these)
         self.value, self.data_type = value, data_type
-        self.shape = shape      # a formula's shape key (Translator.translate_cell), shared by its copies
+        self.shape = shape      # the number of a formula's shape (Translator.translate_cell), shared by its copies
 
 
 class _Sheet:

@@ -644,7 +644,7 @@ class Compiler:
     def formula(self, text: str, sheet: int, origin, shape=None):
         """(closure giving the cell's value, static references as Ref keys) of the formula in cell ``origin``.
         Formulas copied across cells (the same tokens relative to their cell) share one closure, which reads
-        its cell from ``self.ctx`` (set by the caller before each call). ``shape``: the key
+        its cell from ``self.ctx`` (set by the caller before each call). ``shape``: the shape number
         ``engine.Translator.translate_cell`` gave the formula (formulas of one shape on one sheet have the same
         tokens relative to their cells), so a copy is neither tokenised nor looked up by its tokens again."""
         entry = self._by_shape.get(shape) if shape is not None else None

@@ -79,7 +79,7 @@ _END_TAG_REST = re.compile(rb"\s*>")
 class _SheetData:
     """Where SHEET_DATA would match, found with bytes.find for the end tag instead of a lazy scan (the lazy
     ``.*?`` tested the end pattern at every byte of a sheet, 4 times per share: about 0.2 s on the template).
-    Same span: the first ``</p:sheetData`` after the start tag that ``\s*>`` completes."""
+    Same span: the first ``</p:sheetData`` after the start tag that ``\\s*>`` completes."""
     __slots__ = ("_body",)
 
     def __init__(self, body):
