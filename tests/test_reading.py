@@ -252,16 +252,39 @@ def test_a_sheet_counted_as_numbered_has_no_unnumbered_row_or_cell():
 
 @pytest.mark.parametrize("per_sheet, refused", [(70_000, False), (90_000, True)])
 def test_the_cell_limit_counts_cells_not_tags(per_sheet, refused, tmp_path):
-    """Reading counts tags as a bound of the cells until that bound passes safeio.MAX_CELLS (250,000), then the
-    cells themselves: three sheets of 70,000 cells (over 800,000 tags) are read, three of 90,000 refused."""
+    """The input check and the reader count tags as a bound of the cells until that bound passes
+    safeio.MAX_CELLS (250,000), then the cells themselves: three sheets of 70,000 cells (over 800,000 tags) are
+    read, three of 90,000 refused."""
     from workbook import safeio
 
     rows = {r: [hostile.c(f"A{r}", value=r)] for r in range(1, per_sheet + 1)}
     xml = hostile.sheet(rows)
-    data = open(hostile.book(str(tmp_path / "w.xlsx"), [("S1", xml), ("S2", xml), ("S3", xml)]), "rb").read()
+    path = hostile.book(str(tmp_path / "w.xlsx"), [("S1", xml), ("S2", xml), ("S3", xml)])
+    data = open(path, "rb").read()
     assert xml.count("<") * 3 > safeio.MAX_CELLS
     if refused:
         with pytest.raises(ScalesheetError, match="more than 250,000 cells"):
+            safeio.read_xlsx_parts(path)
+        with pytest.raises(ScalesheetError, match="more than 250,000 cells"):
             xlsxpatch.Package(data, cells=False)
     else:
-        assert len(xlsxpatch.Package(data, cells=False).sheets) == 3
+        data, parts = safeio.read_xlsx_parts(path)
+        assert len(xlsxpatch.Package(data, cells=False, parts=parts).sheets) == 3
+
+
+def test_a_written_copy_whose_part_does_not_read_back_is_refused():
+    """validate reads every part of what share/recalc wrote to its end (the CRC is checked there): a part whose
+    bytes changed after writing is refused, naming it, and nothing is written."""
+    with zipfile.ZipFile(TEMPLATE) as z:
+        parts = [(i, z.read(i)) for i in z.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for info, data in parts:
+            z.writestr(info.filename, data)
+    data = out.getvalue()
+    xlsxpatch.validate(data)                                   # as written: reads back
+    styles = dict((i.filename, d) for i, d in parts)["xl/styles.xml"]
+    at = data.index(styles) + len(styles) // 2
+    broken = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
+    with pytest.raises(ScalesheetError, match=r"part xl/styles.xml does not read back"):
+        xlsxpatch.validate(broken)

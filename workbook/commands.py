@@ -58,7 +58,8 @@ def _where(pkg, key) -> str:
 def _load(src: str):
     from . import engine, xlsxpatch
 
-    pkg = xlsxpatch.Package(safeio.read_xlsx(src))
+    data, parts = safeio.read_xlsx_parts(src)
+    pkg = xlsxpatch.Package(data, parts=parts)
     cells = sum(len(s.cells) for s in pkg.sheets)
     if cells > safeio.MAX_CELLS:
         raise ScalesheetError("input", f"{src} holds {cells:,} cells; the limit is {safeio.MAX_CELLS:,}")

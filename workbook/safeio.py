@@ -60,6 +60,12 @@ XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 def read_xlsx(path: str, argument: str = "input") -> bytes:
     """The bytes of the workbook at ``path``, after every check above; ScalesheetError names the reason."""
+    return read_xlsx_parts(path, argument)[0]
+
+
+def read_xlsx_parts(path: str, argument: str = "input") -> tuple[bytes, dict[str, bytes]]:
+    """(``read_xlsx(path)``, {part name: its unpacked bytes}): the checks read every part, so the reader need
+    not unpack them again (``xlsxpatch.Package(data, parts=...)``)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -78,8 +84,7 @@ def read_xlsx(path: str, argument: str = "input") -> bytes:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScalesheetError(argument, f"cannot read {path}: {exc.strerror or exc}")
-    check_xlsx_bytes(data, path, argument)
-    return data
+    return data, check_xlsx_bytes(data, path, argument)
 
 
 def check_xlsx(path: str, argument: str = "input") -> None:
@@ -87,7 +92,9 @@ def check_xlsx(path: str, argument: str = "input") -> None:
     read_xlsx(path, argument)
 
 
-def check_xlsx_bytes(data: bytes, path: str, argument: str = "input") -> None:
+def check_xlsx_bytes(data: bytes, path: str, argument: str = "input") -> dict[str, bytes]:
+    """Raise ScalesheetError with a clear reason if ``data`` is not a safe, readable .xlsx; else its parts
+    ({name: unpacked bytes}, each read to its end, so its CRC was checked)."""
     if data[:8] == OLE2_MAGIC:
         raise ScalesheetError(argument, f"{path} is encrypted (password-protected) or a legacy .xls; "
                                         "save it unprotected as .xlsx")
@@ -116,16 +123,21 @@ def check_xlsx_bytes(data: bytes, path: str, argument: str = "input") -> None:
         if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
             raise ScalesheetError(argument, f"{path} is a zip but not an Excel workbook (no xl/workbook.xml)")
         parts = {}
-        cells = 0
+        counted, pending, bound = 0, [], 0   # cells counted; sheets not yet counted, their tags (a bound of their cells)
         for i in infos:
             parts[i.filename] = part = zf.read(i)  # checks the CRC of every part, media included
             if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
-                cells += len(_CELL_START.findall(part))   # counted before any parsing: refusing is cheap
-                if cells > MAX_CELLS:
+                pending.append(part)   # counted before any parsing: refusing is cheap
+                bound += part.count(b"<")
+                if counted + bound > MAX_CELLS:   # the bound passes the limit: count those sheets' cells
+                    counted += sum(len(_CELL_START.findall(p)) for p in pending)
+                    pending, bound = [], 0
+                if counted > MAX_CELLS:
                     raise ScalesheetError(argument, f"{path} holds more than {MAX_CELLS:,} cells (the limit)")
         for name, part in parts.items():
             if name.endswith(XML_SUFFIXES):
                 check_xml(part)
+        return parts
     except ScalesheetError:
         raise
     except (DefusedXmlException, SafeET.ParseError, expat.ExpatError) as exc:

@@ -315,18 +315,20 @@ def _typed_value(t: bytes | None, raw: bytes, strings: list[str]):
 class Package:
     """The parts of a workbook that ``share`` and ``recalc`` read, from bytes already checked by ``safeio``."""
 
-    def __init__(self, data: bytes, label: str = "input", cells: bool = True):
-        """``cells`` False: the sheets' parts are found and normalised but their cells not read."""
+    def __init__(self, data: bytes, label: str = "input", cells: bool = True, parts: dict | None = None):
+        """``cells`` False: the sheets' parts are found and normalised but their cells not read. ``parts``: the
+        package's parts already unpacked ({name: bytes}, as ``safeio.read_xlsx_parts`` gives them)."""
         self.label = label
         self._expanded = None        # each formula cell's own text, once engine._expand_shared has found them
         self.zip = zipfile.ZipFile(io.BytesIO(data))
+        self._parts = parts
         self.part_names = {i.filename for i in self.zip.infolist()}
-        wb = SafeET.fromstring(self.zip.read("xl/workbook.xml"))
-        self.workbook_xml = self.zip.read("xl/workbook.xml")
+        self.workbook_xml = self.read("xl/workbook.xml")
+        wb = SafeET.fromstring(self.workbook_xml)
         rels_name = "xl/_rels/workbook.xml.rels"
         if rels_name not in self.part_names:
             raise ScalesheetError(label, "the workbook has no xl/_rels/workbook.xml.rels part")
-        rels = SafeET.fromstring(self.zip.read(rels_name))
+        rels = SafeET.fromstring(self.read(rels_name))
         target = {r.get("Id"): (r.get("Target") or "", r.get("Type") or "", r.get("TargetMode"))
                   for r in rels.iter(f"{{{NS_PKG_REL}}}Relationship")}
         self.external_parts = [t for t, typ, mode in target.values() if typ.endswith("/externalLink")]
@@ -344,7 +346,7 @@ class Package:
                 if path not in self.part_names:
                     raise ScalesheetError(label, f"sheet {name!r} is listed in xl/workbook.xml but its part "
                                                  f"{path} is missing from the file")
-                sheet.xml = _normalise_sheet(self.zip.read(path))
+                sheet.xml = _normalise_sheet(self.read(path))
                 stored += len(_CELL_START.findall(sheet.xml)) if exact else sheet.xml.count(b"<")
                 if stored > MAX_CELLS and not exact:     # the bound passed the limit: count the cells themselves
                     exact = True
@@ -361,12 +363,18 @@ class Package:
                                    int(local) if local and local.isdigit() else None,
                                    (dn.get("hidden") or "").lower() in ("1", "true")))
 
+    def read(self, name: str) -> bytes:
+        """A part's unpacked bytes (from the parts given, else unpacked now)."""
+        if self._parts is not None and name in self._parts:
+            return self._parts[name]
+        return self.zip.read(name)
+
     def _shared_strings(self, target) -> list[str]:
         part = next((posixpath.normpath(posixpath.join("xl", t)) for t, typ, _ in target.values()
                      if typ.endswith("/sharedStrings")), "xl/sharedStrings.xml")
         if part not in self.part_names:
             return []
-        xml = self.zip.read(part)
+        xml = self.read(part)
         out = []
         for si in SHARED_ITEM.finditer(xml):
             inner = PHONETIC.sub(b"", si.group("body") or b"")
@@ -611,7 +619,7 @@ def apply(pkg: Package, edits: dict[tuple[int, str], Edit], *, macros: bool,
                 continue
             data = xml_of.get(info.filename)
             if data is None:
-                data = pkg.zip.read(info.filename)
+                data = pkg.read(info.filename)
             if info.filename in by_part:
                 data, f, c, r = _patch_sheet(data, by_part[info.filename])
                 stats["frozen"] += f
@@ -637,16 +645,19 @@ def validate(data: bytes, label: str = "output") -> Package:
     their formulas). Raises ScalesheetError naming what is wrong."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        bad = zf.testzip()
-        if bad:
-            raise ScalesheetError(label, f"the written file failed its own check (part {bad} does not read back); "
-                                         "nothing was written")
+        parts = {}
+        for info in zf.infolist():
+            try:
+                parts[info.filename] = zf.read(info)      # read to its end: its CRC is checked
+            except zipfile.BadZipFile:
+                raise ScalesheetError(label, f"the written file failed its own check (part {info.filename} does "
+                                             "not read back); nothing was written")
         from .safeio import check_xml
 
-        for info in zf.infolist():
-            if info.filename.endswith((".xml", ".rels", ".vml")):
-                check_xml(zf.read(info.filename))
-        return Package(data, label, cells=False)
+        for name, part in parts.items():
+            if name.endswith((".xml", ".rels", ".vml")):
+                check_xml(part)
+        return Package(data, label, cells=False, parts=parts)
     except ScalesheetError:
         raise
     except Exception as exc:
