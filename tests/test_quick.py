@@ -168,3 +168,11 @@ def test_the_first_name_of_a_catalog_is_found_as_the_index_finds_it():
         found += want is not None
     assert found > 100
     quick.clear()
+
+
+def test_data_files_read_as_the_loader_reads_them():
+    """quick._read (os.read from the package folder) gives each data file's bytes exactly as the loader does."""
+    for name in quick._catalog_files() + [quick.FILE]:
+        path = quick.os.path.join(quick._DATA, name)
+        assert quick._read(name) == quick.__spec__.loader.get_data(path), name
+        assert len(quick._read(name)) == quick.os.path.getsize(path) > 1000

@@ -27,7 +27,22 @@ _state: dict = {}  # "text": the file (bytes), "names": {catalog: {key: position
 
 
 def _read(name: str) -> bytes:
-    return __spec__.loader.get_data(os.path.join(_DATA, name))  # a wheel, a zip or a directory alike
+    """A data file's bytes: from the folder with three system calls (the loader's reader makes eight, and the
+    first cell reads seven files), else through the loader (a zip, a wheel)."""
+    path = os.path.join(_DATA, name)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return __spec__.loader.get_data(path)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def _catalog_files() -> list[str]:
