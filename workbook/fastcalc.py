@@ -1706,12 +1706,15 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
         for cs in rows.values():
             cs.sort()
     seen_ranges = set()
+    seen = set(compiled)                # cells already reported (formulas) or named below
     for rs in list(refs.values()) + [name_refs]:
         for k in rs:
             s, r1, c1, r2, c2 = k
             if r1 == r2 and c1 == c2:
-                if (s, r1, c1) not in compiled:
-                    values.setdefault((s, f"{col_letters(c1)}{r1}"), cells.get((s, r1, c1)))
+                p = (s, r1, c1)
+                if p not in seen:
+                    seen.add(p)
+                    values.setdefault((s, f"{col_letters(c1)}{r1}"), cells.get(p))
                 continue
             if k in seen_ranges or s not in stored:
                 continue
@@ -1720,7 +1723,10 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
             for r in sr[bisect.bisect_left(sr, r1):bisect.bisect_right(sr, r2)]:
                 cs = rows[r]
                 for c in cs[bisect.bisect_left(cs, c1):bisect.bisect_right(cs, c2)]:
-                    values.setdefault((s, f"{col_letters(c)}{r}"), cells[(s, r, c)])
+                    p = (s, r, c)
+                    if p not in seen:
+                        seen.add(p)
+                        values.setdefault((s, f"{col_letters(c)}{r}"), cells[p])
     # all evaluated: fill the result
     ev.values.update(values)
     ev.names.update(name_values)
