@@ -372,8 +372,8 @@ def bench_cli(repeats: int) -> dict:
     out = {"source": str(source.relative_to(REPO)) if source == template else "a fresh `scalesheet build` output "
            "(templates/Scalesheet.xlsx does not exist)"}
     for name, args, reps in (("build", ["build", "-o", str(tmp / "b.xlsx"), "--force"], repeats),
-                             ("share", ["share", str(source), "-o", str(tmp / "s.xlsx"), "--force"], max(3, repeats)),
-                             ("recalc", ["recalc", str(source)], max(3, repeats))):
+                             ("share", ["share", str(source), "-o", str(tmp / "s.xlsx"), "--force"], max(5, repeats)),
+                             ("recalc", ["recalc", str(source)], max(5, repeats))):
         samples, last = [], ""
         for _ in range(reps):
             dt, last = run(args)
