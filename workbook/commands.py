@@ -192,9 +192,10 @@ def share(src: str, dst: str, force: bool) -> int:
     _refuse_unresolved(pkg, ev, src, udf_only=True)
     from .live import Sharer
 
-    values = {(pkg.sheets[i].name.upper(), ref): v for (i, ref), v in ev.values.items()}
+    titles = [s.name.upper() for s in pkg.sheets]
+    values = {(titles[i], ref): v for (i, ref), v in ev.values.items()}
     try:
-        udf_keys = {(pkg.sheets[i].name.upper(), ref) for i, ref in ev.udf_cells}
+        udf_keys = {(titles[i], ref) for i, ref in ev.udf_cells}
         sharer = Sharer(pkg, values, udf_keys)
     except Exception as exc:  # a workbook openpyxl cannot read for the guards: plain values, said so below
         sharer, why = None, f"{type(exc).__name__}: {safeio.printable(exc, 80)}"
