@@ -25,6 +25,11 @@ Three paths, one answer (the tests hold them to exact equality):
   plan's one-cell row formula (``_fast``); the first time, the names and constants are read from
   ``data/plan_parts.csv`` (``udfs.core.quick``), so neither numpy nor the catalog parser is needed for a
   cell of catalog names (numpy, the catalogs and the core load when something else first needs them).
+* **A custom model or GPU range with single cells** (a two-row block of field names over values, as a sheet's
+  catalog-row block passes to every cell that uses it) is read by the single-cell path too: the block is parsed
+  once per distinct content (cells and their types) into the record the array path builds (``_Block``), the
+  call is remembered like a single cell's, and a plan keeps the block's constants under a key of its own. A
+  block the array path would reject, or any other range, goes to the array path, which writes the message.
 * **Ranges** are parsed at their own shape: a column of one-item rows is flattened without building object
   arrays, numbers are converted in one pass, names are coded through a dict (one resolution per distinct
   name). The arguments are lined up like Excel's array arithmetic (a single cell, row or column repeats;
@@ -502,6 +507,7 @@ def clear_caches() -> None:
     """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
     _scalar_memo.clear()
     _RECORDS.clear()
+    _BLOCKS.clear()
     for names in _NAMES.values():
         names.clear()
     for kept in rows.CACHE.values():  # the plans' constants (udfs.core.plan keeps them here too)
@@ -720,7 +726,101 @@ def _evaluate_cells(core, args, values, scale, kind):
         if hit is not None:
             return hit
         return _remember(key, core, args, vals, scale, kind)
+    cells = _with_blocks(args, vals, types)
+    if cells is not None:  # single cells and custom model/GPU ranges (catalog-row blocks): no grids
+        key = (core, scale, kind, *args, *cells)
+        if int in types or bool in types:
+            key += types
+        hit = _scalar_memo.get(key)
+        if hit is not None:
+            return hit
+        try:
+            result = _scalar(core, args, cells, scale, kind)
+        except Exception:  # the array path answers, and words any error the same way
+            result = _GENERIC
+        if result is _GENERIC:
+            result = _safe_evaluate(core, args, vals, scale, kind)
+        return _store(key, result)
     return _safe_evaluate(core, args, vals, scale, kind)
+
+
+class _Block:
+    """One custom model or GPU given as a two-row (or two-column) range, parsed once per distinct content: the
+    record the array path would build (``from_mapping``), and a key of its own for the plans' kept constants.
+    Equal (and hashed) by content, so a call holding one can be remembered like a call of single cells."""
+
+    __slots__ = ("content", "hash", "record", "pkey")
+
+    def __init__(self, content, record):
+        self.content, self.hash, self.record = content, hash(content), record
+        self.pkey = ("range", object())  # unique to this parse: never a catalog position or a ("bits", x) key
+
+    def __hash__(self):
+        return self.hash
+
+    def __eq__(self, other):
+        return self is other or (type(other) is _Block and self.content == other.content)
+
+    def __repr__(self):
+        return f"_Block({self.content[0]}:{self.content[1]})"
+
+
+_BLOCKS: dict = {}  # content -> _Block, or None where the array path must answer (not a field range, invalid)
+_BLOCKS_MAX = 512
+
+
+def _with_blocks(args, vals, types):
+    """``vals`` with every custom model/GPU range as its ``_Block``, when every other value is a single cell
+    (a memo type); None otherwise (the array path answers)."""
+    out = None
+    for i, t in enumerate(types):
+        if t in _MEMO_TYPES:
+            continue
+        arg = args[i]
+        if t is not list or arg.kind not in RANGE_MARKERS:
+            return None
+        block = _block(vals[i], arg)
+        if block is None:
+            return None
+        if out is None:
+            out = list(vals)
+        out[i] = block
+    if out is not None and int in types:  # a COM error code in a single cell: as _evaluate_cells reads it
+        out = [v if type(v) is _Block else (com_error_text(v) or v) for v in out]
+    return out
+
+
+def _block(value: list, arg: Arg):
+    """The ``_Block`` of a custom model/GPU range (rows of cells as xlwings passes them), or None when the
+    array path must answer: not rows of lists of one width, not a field range, an unhashable cell, or a record
+    its validation rejects (the array path writes that message)."""
+    n = len(value)
+    if n == 0 or countOf(map(type, value), list) != n:
+        return None
+    try:
+        rows_ = tuple(map(tuple, value))
+        flat_types = tuple(type(c) for r in rows_ for c in r)  # TRUE == 1 == 1.0: the types tell them apart
+        table = catalog.gpu_table() if arg.kind == "gpu" else None  # gpu_from_mapping reads the catalog's columns
+        content = (arg.kind, arg.name, table, rows_, flat_types)
+        hit = _BLOCKS.get(content, False)
+    except TypeError:  # an unhashable cell
+        return None
+    if hit is not False:
+        return hit
+    block = None
+    try:
+        cells = cells_of(value)  # exactly what _evaluate reads
+        if cells.arr is None and 2 in cells.shape:
+            mapping = field_range(cells.objects(), RANGE_MARKERS[arg.kind])
+            if mapping is not None:
+                block = _Block(content, architecture.from_mapping(mapping, arg.name) if arg.kind == "model"
+                               else catalog.gpu_from_mapping(mapping, arg.name))
+    except Exception:  # a ragged range, a record its validation rejects ...: the array path writes the message
+        block = None
+    if len(_BLOCKS) >= _BLOCKS_MAX:
+        _BLOCKS.pop(next(iter(_BLOCKS)))
+    _BLOCKS[content] = block
+    return block
 
 
 def _remember(key, core, args, vals, scale, kind):
@@ -933,6 +1033,9 @@ def _scalar(core, args, vals, scale, kind):
                 return _GENERIC
             kw[arg.name] = x
         elif k in LOOKUPS:
+            if type(v) is _Block:  # a custom model/GPU range: as the array path, no extra check of the record
+                kw[arg.name], keys[arg.name] = v.record, v.pkey
+                continue
             hit = records.get((k, type(v), v)) or records.get((arg, type(v), v)) or _record(v, arg)
             if hit is None:
                 return _GENERIC

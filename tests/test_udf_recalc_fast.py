@@ -1,0 +1,245 @@
+"""The recalculation fast paths of udfs.adapter (issue 14) give exactly what the general paths give.
+
+A planning sheet passes a custom model or GPU as a two-row block (field names over values: a Models or GPUs
+catalog row copied by INDEX/MATCH, or a hand-written model) with single cells for the other arguments. Such a
+call is answered by ``_scalar`` with the block parsed once per distinct content (``adapter._Block``) instead
+of the range machinery. These tests hold it to the general path (the same call with the block path switched
+off, so the array path answers) over random blocks, good and bad, and random numbers, names and choices: the
+same float bit for bit, or the same ``#argument: ...`` text. The caches are not cleared between examples, so
+one block's kept constants meeting another block's call would show as a difference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import udfs
+from udfs import adapter
+from udfs.core import catalog
+
+MODEL_ROWS = catalog.model_table().rows
+GPU_ROWS = catalog.gpu_table().rows
+PRECISIONS = catalog.precision_names()
+KV = [r["name"] for r in catalog.precision_table().rows if r.get("kv_ok", "").strip().lower() in ("true", "1")]
+ODD = ["", "#N/A", "nope", True, 0.0, -1.0, math.nan, math.inf, 1e300, "12", 7]
+
+
+def cell(text: str):
+    """A catalog CSV field as Excel holds it: a number as a float, text as text, an empty field as a blank."""
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def block_of(row: dict, draw, odd: bool, transpose: bool):
+    """A catalog row as the two-row range xlwings passes (names over values), maybe edited and transposed."""
+    names, values = list(row), [cell(v) for v in row.values()]
+    if odd:
+        for _ in range(draw(st.integers(1, 3))):
+            i = draw(st.integers(0, len(values) - 1))
+            values[i] = draw(st.one_of(st.sampled_from(ODD), st.floats(0.5, 1e5)))
+    elif draw(st.booleans()):  # a plausible edit: a number scaled
+        nums = [i for i, v in enumerate(values) if isinstance(v, float) and v > 0]
+        i = draw(st.sampled_from(nums))
+        values[i] = float(max(1, round(values[i] * draw(st.sampled_from([0.5, 2.0, 1.5])))))
+    if draw(st.booleans()):  # a short hand-written block: a few of the fields
+        keep = sorted(draw(st.sets(st.integers(0, len(names) - 1), min_size=2, max_size=12)))
+        names, values = [names[i] for i in keep], [values[i] for i in keep]
+    rows = [names, values]
+    if transpose:
+        rows = [[n, v] for n, v in zip(names, values)]
+    return rows
+
+
+@st.composite
+def model_block(draw):
+    row = draw(st.sampled_from(MODEL_ROWS))
+    return block_of(row, draw, draw(st.integers(0, 4)) == 0, draw(st.integers(0, 5)) == 0)
+
+
+@st.composite
+def gpu_block(draw):
+    row = draw(st.sampled_from(GPU_ROWS))
+    return block_of(row, draw, draw(st.integers(0, 4)) == 0, draw(st.integers(0, 5)) == 0)
+
+
+def names(choices):
+    return st.one_of(st.sampled_from(choices), st.sampled_from(["", "nope", "#N/A"]), st.none())
+
+
+numbers = st.one_of(
+    st.sampled_from([1.0, 2.0, 4.0, 8.0, 32.0, 512.0, 2048.0, 4096.0, 32768.0]), st.integers(0, 200_000).map(float),
+    st.floats(-10, 1e6).map(float), st.none(), st.sampled_from(["", "abc", "#DIV/0!", True, 0.0, -1.0, math.nan]))
+small = st.one_of(st.sampled_from([1.0, 2.0, 4.0, 8.0]), st.integers(0, 64).map(float), st.none(),
+                  st.sampled_from([1.5, -1.0, "x"]))
+money = st.one_of(st.floats(0, 50).map(float), st.none(), st.sampled_from([-1.0, "#N/A"]))
+tokens = st.one_of(st.sampled_from([1e9, 2e12, 1.5e13]), st.floats(0, 1e14).map(float), st.none(),
+                   st.sampled_from([-1.0, "x"]))
+choice = st.none()
+
+M, G = model_block(), gpu_block()
+P, K = names(PRECISIONS), names(KV)
+FUNCTIONS = {
+    "LLM_PARAMS": (udfs.LLM_PARAMS, [M]),
+    "LLM_ACTIVE_PARAMS": (udfs.LLM_ACTIVE_PARAMS, [M]),
+    "LLM_WEIGHTS_GIB": (udfs.LLM_WEIGHTS_GIB, [M, P]),
+    "LLM_KV_CACHE_GIB": (udfs.LLM_KV_CACHE_GIB, [M, numbers, small, K]),
+    "LLM_STATE_GIB": (udfs.LLM_STATE_GIB, [M, small, K]),
+    "LLM_INFER_VRAM_GIB": (udfs.LLM_INFER_VRAM_GIB, [M, P, numbers, small, K]),
+    "LLM_TRAIN_VRAM_GIB": (udfs.LLM_TRAIN_VRAM_GIB,
+                           [M, P, numbers, small, small, st.sampled_from([None, 0.0, 1.0, 2.0, 3.0, 4.0]),
+                            st.sampled_from([None, "none", "selective", "full", "nope", True]), small, small]),
+    "LLM_FLOPS_PER_TOKEN": (udfs.LLM_FLOPS_PER_TOKEN, [M, numbers]),
+    "LLM_TRAIN_FLOPS": (udfs.LLM_TRAIN_FLOPS, [M, tokens, numbers]),
+    "LLM_GPUS_NEEDED": (udfs.LLM_GPUS_NEEDED, [M, G, P, numbers, small, K]),
+    "LLM_FITS": (udfs.LLM_FITS, [M, G, P, numbers, small, small, K]),
+    "LLM_MAX_CONTEXT": (udfs.LLM_MAX_CONTEXT, [M, G, P, small, small, K]),
+    "LLM_MAX_PARAMS": (udfs.LLM_MAX_PARAMS, [G, P, small]),
+    "LLM_TTFT_S": (udfs.LLM_TTFT_S, [M, G, numbers, P, small, small]),
+    "LLM_DECODE_TOKPS": (udfs.LLM_DECODE_TOKPS, [M, G, P, numbers, small, small, K]),
+    "LLM_LATENCY_S": (udfs.LLM_LATENCY_S, [M, G, numbers, numbers, P, small, small, K]),
+    "LLM_TRAIN_GPU_HOURS": (udfs.LLM_TRAIN_GPU_HOURS,
+                            [M, tokens, G, P, st.one_of(st.none(), st.floats(0, 1.2).map(float)), numbers]),
+    "LLM_TRAIN_COST": (udfs.LLM_TRAIN_COST, [M, tokens, G, money, P]),
+    "LLM_COST_PER_MTOK": (udfs.LLM_COST_PER_MTOK, [M, G, money, P, numbers, small, small, K]),
+    "LLM_MAX_CONCURRENCY": (udfs.LLM_MAX_CONCURRENCY,
+                            [M, G, numbers, P, small, K, st.sampled_from([None, "vllm", "sglang", "nope"])]),
+    "LLM_KV_CAPACITY_TOKENS": (udfs.LLM_KV_CAPACITY_TOKENS, [M, G, P, small, K]),
+}
+
+
+def as_cell(v):
+    """What xlwings passes: a range as its rows, a single cell as [[v]], an omitted argument as None."""
+    if v is None:
+        return None
+    return v if isinstance(v, list) else [[v]]
+
+
+def general(fn, cells):
+    """The answer with the block path switched off (the array path reads the block), from no memo."""
+    saved = adapter._with_blocks
+    adapter._with_blocks = lambda *a: None
+    try:
+        adapter._scalar_memo.clear()
+        return fn(*cells)
+    finally:
+        adapter._with_blocks = saved
+        adapter._scalar_memo.clear()
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_block_with_single_cells_equals_the_array_path(name, data):
+    fn, strategies = FUNCTIONS[name]
+    vals = [data.draw(s, label=f"arg{i}") for i, s in enumerate(strategies)]
+    cells = [as_cell(v) for v in vals]
+    want = general(fn, cells)
+    first = fn(*cells)   # memo miss: the block path (or the array path where it declines)
+    again = fn(*cells)   # memo hit
+    assert same(first, want), (vals, first, want)
+    assert same(again, want)
+    # the same block again with another number: the block's parse and its kept constants are reused
+    nums = [i for i, v in enumerate(vals) if type(v) is float and v == v and 1 <= v <= 1e5]
+    if nums:
+        other = list(vals)
+        other[nums[0]] = float(int(vals[nums[0]]) * 2)
+        cells2 = [as_cell(v) for v in other]
+        assert same(fn(*cells2), general(fn, cells2)), other
+
+
+def catalog_block(row):
+    return [list(row), [cell(v) for v in row.values()]]
+
+
+def test_every_catalog_row_as_a_block_equals_the_array_path():
+    """Each Models/GPUs catalog row as the template's Catalog rows block, for the template's questions."""
+    adapter.clear_caches()
+    for mrow in MODEL_ROWS:
+        m = catalog_block(mrow)
+        for fn, cells in [(udfs.LLM_PARAMS, [m]),
+                          (udfs.LLM_INFER_VRAM_GIB, [m, [["bf16"]], [[2048.0]], [[8.0]], [["fp16"]]]),
+                          (udfs.LLM_TRAIN_VRAM_GIB, [m, [["bf16"]], [[2048.0]], [[32.0]], [[1.0]], [[0.0]],
+                                                     [["full"]], None, None])]:
+            assert same(fn(*cells), general(fn, cells)), (fn.__name__, mrow["name"])
+    g = catalog_block(GPU_ROWS[0])
+    for grow in GPU_ROWS:
+        g = catalog_block(grow)
+        m = catalog_block(MODEL_ROWS[len(grow["name"]) % len(MODEL_ROWS)])
+        for fn, cells in [(udfs.LLM_MAX_PARAMS, [g, None, None]),
+                          (udfs.LLM_DECODE_TOKPS, [m, g, [["fp16"]], [[2048.0]], [[1.0]], [[2.0]], None]),
+                          (udfs.LLM_COST_PER_MTOK, [m, g, [[1.59]], [["bf16"]], [[2048.0]], [[32.0]]]),
+                          (udfs.LLM_TRAIN_GPU_HOURS, [m, [[2e12]], g, [["bf16"]], [[0.4]], [[2048.0]]])]:
+            assert same(fn(*cells), general(fn, cells)), (fn.__name__, grow["name"])
+
+
+def test_the_block_path_answers_a_valid_block(monkeypatch):
+    """No grids for a catalog-row block with single cells: the array path is not called."""
+    adapter.clear_caches()
+    m = catalog_block(MODEL_ROWS[3])
+    cells = [m, [["int4"]], [[8192.0]], [[4.0]], [["fp8"]]]
+    want = general(udfs.LLM_INFER_VRAM_GIB, cells)
+    monkeypatch.setattr(adapter, "_safe_evaluate", lambda *a: pytest.fail("the block path should answer"))
+    assert udfs.LLM_INFER_VRAM_GIB(*cells) == want
+    cells[2] = [[8193.0]]  # a new context: a new cell, the same block object and constants
+    got = udfs.LLM_INFER_VRAM_GIB(*cells)
+    monkeypatch.undo()
+    assert got == general(udfs.LLM_INFER_VRAM_GIB, cells)
+
+
+def test_bad_blocks_keep_the_array_path_texts():
+    adapter.clear_caches()
+    m = catalog_block(MODEL_ROWS[0])
+    bad_layers = [m[0], [-1.0 if k == "n_layers" else v for k, v in zip(m[0], m[1])]]
+    not_fields = [["a", "b"], [1.0, 2.0]]
+    column_of_names = [["llama-7b"], ["llama-13b"]]
+    for model in (bad_layers, not_fields, column_of_names):
+        cells = [model, [["bf16"]], [[2048.0]], [[1.0]], None]
+        want = general(udfs.LLM_INFER_VRAM_GIB, cells)
+        for _ in range(2):
+            assert same(udfs.LLM_INFER_VRAM_GIB(*cells), want)
+    assert isinstance(general(udfs.LLM_INFER_VRAM_GIB, [bad_layers, None, None, None, None]), str)
+
+
+def test_two_blocks_that_differ_in_one_field_keep_their_own_constants():
+    """Kept constants are keyed by the block's content: an edited row is a new block (and TRUE is not 1)."""
+    adapter.clear_caches()
+    m = catalog_block(MODEL_ROWS[5])
+    i = m[0].index("n_layers")
+    edited = [m[0], list(m[1])]
+    edited[1][i] = m[1][i] * 2
+    rest = [[["bf16"]], [[4096.0]], [[2.0]], [["fp16"]]]
+    a, b = udfs.LLM_INFER_VRAM_GIB(m, *rest), udfs.LLM_INFER_VRAM_GIB(edited, *rest)
+    assert a != b
+    assert a == general(udfs.LLM_INFER_VRAM_GIB, [m, *rest])
+    assert b == general(udfs.LLM_INFER_VRAM_GIB, [edited, *rest])
+    j = m[0].index("qkv_bias")
+    flags = [[m[0], [v if k != j else flag for k, v in enumerate(m[1])]] for flag in (1.0, True)]
+    for f in flags:
+        assert same(udfs.LLM_PARAMS(f), general(udfs.LLM_PARAMS, [f]))
+
+
+def test_the_block_cache_stays_bounded():
+    adapter.clear_caches()
+    m = catalog_block(MODEL_ROWS[0])
+    i = m[0].index("vocab_size")
+    for k in range(adapter._BLOCKS_MAX + 20):
+        b = [m[0], list(m[1])]
+        b[1][i] = float(1000 + k)
+        udfs.LLM_PARAMS(b)
+    assert len(adapter._BLOCKS) <= adapter._BLOCKS_MAX
