@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -123,14 +125,17 @@ def as_cell(v):
 
 
 def general(fn, cells):
-    """The answer with the block path switched off (the array path reads the block), from no memo."""
-    saved = adapter._with_blocks
+    """The array path's answer: the block path, the scalar path and the plans' one-cell rows switched off,
+    from no memo."""
+    saved = adapter._with_blocks, adapter._scalar, adapter._fast
     adapter._with_blocks = lambda *a: None
+    adapter._scalar = lambda *a: adapter._GENERIC
+    adapter._fast = lambda *a: None
     try:
         adapter._scalar_memo.clear()
         return fn(*cells)
     finally:
-        adapter._with_blocks = saved
+        adapter._with_blocks, adapter._scalar, adapter._fast = saved
         adapter._scalar_memo.clear()
 
 
@@ -161,6 +166,49 @@ def test_a_block_with_single_cells_equals_the_array_path(name, data):
         other[nums[0]] = float(int(vals[nums[0]]) * 2)
         cells2 = [as_cell(v) for v in other]
         assert same(fn(*cells2), general(fn, cells2)), other
+
+
+MODELS, GPUS = catalog.model_names(), catalog.gpu_names()
+MN, GN = names(MODELS), names(GPUS)
+ENGINES = st.sampled_from([None, "vllm", "sglang", "llama.cpp", "nope"])
+maybe = st.one_of(st.none(), st.sampled_from(["", -1.0, "x"]))  # blank (the core's own default) or bad
+SINGLE_CELLS = {  # functions with an optional number whose blank means "the core decides" (default None)
+    "LLM_MAX_CONCURRENCY": (udfs.LLM_MAX_CONCURRENCY,
+                            [MN, GN, numbers, P, small, K, ENGINES, st.one_of(maybe, st.floats(0, 200).map(float))]),
+    "LLM_KV_CAPACITY_TOKENS": (udfs.LLM_KV_CAPACITY_TOKENS,
+                               [MN, GN, P, small, K, ENGINES, st.one_of(maybe, st.floats(0, 200).map(float))]),
+    "LLM_TRAIN_GPU_HOURS": (udfs.LLM_TRAIN_GPU_HOURS,
+                            [MN, tokens, GN, P, st.one_of(maybe, st.floats(0, 1.2).map(float)), numbers]),
+    "LLM_TRAIN_COST": (udfs.LLM_TRAIN_COST,
+                       [MN, tokens, GN, money, P, st.one_of(maybe, st.floats(0, 1.2).map(float))]),
+    "LLM_TTFT_AT_RATE_S": (udfs.LLM_TTFT_AT_RATE_S,
+                           [MN, GN, st.one_of(st.floats(0, 50).map(float), maybe), numbers, numbers,
+                            st.one_of(maybe, small), small, st.one_of(maybe, st.floats(0.4, 1.0).map(float))]),
+    "LLM_COST_PER_MTOK_IO": (udfs.LLM_COST_PER_MTOK_IO,
+                             [MN, GN, money, numbers, numbers, st.sampled_from([None, "input", "output", "x"]),
+                              st.one_of(maybe, small), P, small]),
+}
+
+
+@pytest.mark.parametrize("name", list(SINGLE_CELLS))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_blank_optional_number_on_the_scalar_path_equals_the_array_path(name, data):
+    """A blank whose default is None reaches the core as NaN on both paths (the core reads NaN as blank)."""
+    fn, strategies = SINGLE_CELLS[name]
+    vals = [data.draw(s, label=f"arg{i}") for i, s in enumerate(strategies)]
+    cells = [as_cell(v) for v in vals]
+    want = general(fn, cells)
+    assert same(fn(*cells), want), (vals, want)
+    assert same(fn(*cells), want)
+
+
+def test_a_blank_optional_number_is_answered_without_the_array_path(monkeypatch):
+    adapter.clear_caches()
+    cells = [[["llama-3.1-70b"]], [["h100-sxm"]], [[1800.0]], [["fp8"]], [[2.0]], [["fp16"]], [["vllm"]], None]
+    want = general(udfs.LLM_MAX_CONCURRENCY, cells)
+    monkeypatch.setattr(adapter, "_safe_evaluate", lambda *a: pytest.fail("the scalar path should answer"))
+    assert udfs.LLM_MAX_CONCURRENCY(*cells) == want
 
 
 def catalog_block(row):
@@ -243,3 +291,62 @@ def test_the_block_cache_stays_bounded():
         b[1][i] = float(1000 + k)
         udfs.LLM_PARAMS(b)
     assert len(adapter._BLOCKS) <= adapter._BLOCKS_MAX
+
+
+# ----------------------------------------------------------------------------- PLAN_FLEET_PV, one plan
+from udfs.core import economics  # noqa: E402
+
+
+def bits(x) -> str:
+    return float(x).hex()  # -0.0 and 0.0 differ; NaN equals NaN
+
+
+plan_numbers = st.tuples(
+    st.one_of(st.floats(0, 1e15), st.sampled_from([0.0, 1e6, 5e8, 1e9, 1e12])),          # tokens_per_day
+    st.one_of(st.floats(-0.99, 10), st.sampled_from([0.0, 0.05, 0.08, -0.5])),           # growth_per_month
+    st.one_of(st.floats(1, 1000), st.sampled_from([1.0, 1.5, 2.0, 3.0])),                # peak_to_average
+    st.one_of(st.integers(1, 600), st.sampled_from([12, 36, 60])).map(float),            # horizon_months
+    st.one_of(st.floats(1e-3, 1e12), st.sampled_from([500.0, 2000.0, 1e4])),             # replica_tokps
+    st.integers(1, 16).map(float), st.integers(0, 4).map(float),                         # gpus, reserve
+    st.floats(0, 1e6), st.floats(0, 1e5), st.floats(0, 1e4), st.floats(0, 100),         # capex fixed energy burst
+    st.one_of(st.floats(-0.99, 10), st.sampled_from([0.0, 0.1])))                         # annual discount rate
+plan_base = st.one_of(st.none(), st.integers(0, 200).map(float), st.integers(0, 10_000_000).map(float))
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=plan_numbers, base=plan_base, residual=st.one_of(st.just(0.0), st.floats(0, 1)),
+       life=st.one_of(st.just(60.0), st.floats(12, 1200)))
+def test_fleet_pv_one_equals_fleet_plan_bit_for_bit(args, base, residual, life):
+    with np.errstate(all="ignore"):
+        plan = economics.fleet_plan(*args, base, residual, life, 730.0)
+        got = economics.fleet_pv_one(*args, base, residual, life, 730.0)
+    want = plan["pv"]
+    if got is None:  # declined only where an intermediate or the answer is not finite: fleet_plan answers then
+        assert not (math.isfinite(want) and np.isfinite(plan["tokens_per_day"]).all()
+                    and np.isfinite(plan["replicas_needed"]).all())
+    else:
+        assert bits(got) == bits(want), (args, base, residual, life, got, want)
+
+
+def test_fleet_pv_one_answers_ordinary_plans():
+    """The plain-float form is the one taken for the sheet's plans (not always declined)."""
+    args = (1e9, 0.05, 3.0, 36.0, 2000.0, 8.0, 1.0, 30000.0, 500.0, 100.0, 2.0, 0.1)
+    for base in (None, 0.0, 3.0, 1e6):
+        for residual in (0.0, 0.2):
+            want = economics.fleet_plan(*args, base, residual, 60.0, 730.0)["pv"]
+            assert bits(economics.fleet_pv_one(*args, base, residual, 60.0, 730.0)) == bits(want)
+
+
+def test_plan_fleet_pv_cells_equal_the_array_path():
+    """PLAN_FLEET_PV on single cells (the scalar path, plain floats) and as a range (the array path) agree."""
+    rows = [(1e9, 0.05, 3.0, 36.0, 2000.0, 8.0, 1.0, 30000.0, 500.0, 100.0, 2.0, 0.1, b, r, None)
+            for b in (None, 2.0, 5.0, 1e7) for r in (None, 0.3)]
+    rows += [(0.0, 0.0, 1.0, 12.0, 1e3, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, None, None, None),
+             (5e8, -0.5, 2.0, 600.0, 500.0, 4.0, 2.0, 1e5, 10.0, 5.0, 50.0, -0.5, 3.0, 1.0, 1.0)]
+    adapter.clear_caches()
+    singles = [udfs.PLAN_FLEET_PV(*[as_cell(v) for v in row]) for row in rows]
+    column = udfs.PLAN_FLEET_PV(*[[[row[i]] for row in rows] if any(r[i] is not None for r in rows) else None
+                                  for i in range(len(rows[0]))])
+    assert all(isinstance(s, float) for s in singles[:-1])
+    assert [bits(s) if isinstance(s, float) else s for s in singles] == [
+        bits(c[0]) if isinstance(c[0], float) else c[0] for c in column]

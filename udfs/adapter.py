@@ -1028,7 +1028,9 @@ def _scalar(core, args, vals, scale, kind):
                         or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
                     return _GENERIC
             elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
-                x = float(default_of(arg))
+                x = default_of(arg)
+                # a blank whose default is None (the core's own default) is NaN, as a float grid holds it
+                x = math.nan if x is None else float(x)
             else:
                 return _GENERIC
             kw[arg.name] = x
