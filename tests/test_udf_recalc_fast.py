@@ -350,3 +350,44 @@ def test_plan_fleet_pv_cells_equal_the_array_path():
     assert all(isinstance(s, float) for s in singles[:-1])
     assert [bits(s) if isinstance(s, float) else s for s in singles] == [
         bits(c[0]) if isinstance(c[0], float) else c[0] for c in column]
+
+
+def _general_fleet_pv(*values):
+    """api.fleet_pv's general path (every argument an array), with the message of any error."""
+    from udfs.core import api
+    try:
+        with np.errstate(all="ignore"):
+            return api.fleet_pv(*[None if v is None else np.array([v]) for v in values])[0]
+    except udfs.ScalesheetError as exc:
+        return exc.excel_text()
+
+
+def _floats_fleet_pv(*values):
+    from udfs.core import api
+    try:
+        with np.errstate(all="ignore"):
+            out = api.fleet_pv(*values)
+        assert type(out) is np.ndarray and out.shape == ()
+        return out.item()
+    except udfs.ScalesheetError as exc:
+        return exc.excel_text()
+
+
+odd_plan_value = st.sampled_from([None, -1.0, 0.0, 1.5, 1e16, math.nan, math.inf, 1e9, 7])
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=plan_numbers, base=plan_base, residual=st.one_of(st.none(), st.floats(0, 1)),
+       life=st.one_of(st.none(), st.floats(0.5, 100)), odd=st.lists(st.tuples(st.integers(0, 14), odd_plan_value),
+                                                                   max_size=2))
+def test_fleet_pv_of_floats_equals_the_general_path(args, base, residual, life, odd):
+    """api.fleet_pv with Python floats (the checks in plain Python, then fleet_pv_one) gives the general
+    path's value bit for bit, or its message, good inputs and bad."""
+    values = [*args, base, residual, life]
+    for i, v in odd:
+        values[i] = v
+    got, want = _floats_fleet_pv(*values), _general_fleet_pv(*values)
+    if isinstance(want, str):
+        assert got == want
+    else:
+        assert bits(got) == bits(want), (values, got, want)

@@ -290,10 +290,16 @@ def fleet_pv_one(tokens_per_day, growth_per_month, peak_to_average, horizon_mont
     tpd, p, cap = float(tokens_per_day), float(peak_to_average), float(replica_tokps)
     growth = np.power(1.0 + float(growth_per_month), m - 1.0).tolist()
     need, avg = [], []
-    for f in growth:
-        a = tpd * f / 86400.0
-        avg.append(a)
-        need.append(_ceil(p * a / cap - 1e-9))
+    ceil, copysign = math.ceil, math.copysign
+    try:
+        for f in growth:
+            a = tpd * f / 86400.0
+            avg.append(a)
+            x = p * a / cap - 1e-9
+            c = float(ceil(x))  # np.ceil, inline (see _ceil); inf or NaN raises: fleet_plan answers
+            need.append(copysign(c, x) if c == 0.0 else c)
+    except (OverflowError, ValueError):
+        return None
     if base_replicas is None:
         limit = max(need)
     else:
@@ -305,8 +311,6 @@ def fleet_pv_one(tokens_per_day, growth_per_month, peak_to_average, horizon_mont
     burst_cost = float(burst_cost_per_mtok)
     trough_share = 2.0 - p if 2.0 - p > 0.0 else 0.0  # np.maximum(2 - p, 0); a tie is +0.0 either way
     low = p <= 2.0
-    if not all(map(math.isfinite, need)):
-        return None
     costs, capex = [], []
     base = prev = None
     prev_gpus = 0.0
