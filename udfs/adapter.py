@@ -50,6 +50,7 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
+from itertools import chain
 from operator import countOf, itemgetter
 
 from ._lazy import lazy
@@ -799,7 +800,7 @@ def _block(value: list, arg: Arg):
         return None
     try:
         rows_ = tuple(map(tuple, value))
-        flat_types = tuple(type(c) for r in rows_ for c in r)  # TRUE == 1 == 1.0: the types tell them apart
+        flat_types = tuple(map(type, chain.from_iterable(rows_)))  # TRUE == 1 == 1.0: the types tell them apart
         table = catalog.gpu_table() if arg.kind == "gpu" else None  # gpu_from_mapping reads the catalog's columns
         content = (arg.kind, arg.name, table, rows_, flat_types)
         hit = _BLOCKS.get(content, False)
