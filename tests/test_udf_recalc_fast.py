@@ -391,3 +391,33 @@ def test_fleet_pv_of_floats_equals_the_general_path(args, base, residual, life, 
         assert got == want
     else:
         assert bits(got) == bits(want), (values, got, want)
+
+
+# ------------------------------------------------------------------------- LLM_TRAIN_VRAM_GIB, one cell
+def _one_record(name):
+    from udfs.core import architecture
+    row = catalog.model_table().rows[catalog.model_table().position(name, "model")]
+    return architecture.from_numbers([architecture.record_to_numbers(row)]).take(0)
+
+
+train_numbers = st.one_of(st.sampled_from([1.0, 2.0, 4.0, 8.0, 16.0, 64.0, 512.0]), st.integers(1, 100_000).map(float),
+                          st.none(), st.sampled_from([0.0, 1.5, -1.0, 3.0]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(model=st.sampled_from(catalog.model_names()), precision=st.one_of(st.none(), st.sampled_from(PRECISIONS)),
+       seq_len=train_numbers, micro_batch=train_numbers, gpus=train_numbers,
+       zero=st.one_of(st.none(), st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0])),
+       checkpointing=st.sampled_from([None, "none", "selective", "full"]), tp=train_numbers, pp=train_numbers)
+def test_train_total_bytes_one_equals_train_breakdown(model, precision, seq_len, micro_batch, gpus, zero,
+                                                      checkpointing, tp, pp):
+    from udfs.core import api
+    kw = dict(model=_one_record(model), precision=precision, seq_len=seq_len, micro_batch=micro_batch, gpus=gpus,
+              zero_stage=zero, checkpointing=checkpointing, tensor_parallel=tp, pipeline_parallel=pp)
+    got = api.train_total_bytes_one(**kw)
+    try:
+        want = float(api.train_breakdown(**kw)["total_bytes"])
+    except udfs.ScalesheetError:
+        assert got is None  # refused: the general form words the message
+        return
+    assert got is not None and bits(got) == bits(want), (kw, got, want)

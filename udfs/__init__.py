@@ -251,7 +251,8 @@ def _engine_or_none(value):
 
 
 def _train_total_bytes(**kw):
-    return api.train_breakdown(**kw)["total_bytes"]
+    one = api.train_total_bytes_one(**kw)  # one cell in plain floats (the same bits), else the general form
+    return api.train_breakdown(**kw)["total_bytes"] if one is None else one
 
 
 @excel(MEM, "model", "precision", "seq_len", "micro_batch", "gpus", "zero_stage", "checkpointing",

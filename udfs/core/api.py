@@ -12,6 +12,7 @@ import numpy as np
 
 from . import economics, flops, memory, params, resolve, sizing, speed, training
 from . import validate as V
+from .architecture import Architecture
 from .catalog import assumption
 from .errors import ScalesheetError
 
@@ -83,6 +84,34 @@ def train_breakdown(model, precision=None, seq_len=None, micro_batch=None, gpus=
     pp = V.require(1 if pipeline_parallel is None else pipeline_parallel, "pipeline_parallel", V.PARALLEL)
     code = np.vectorize(training.checkpointing_code, otypes=[int])(np.asarray(checkpointing, dtype=object))
     return training.training_memory_breakdown(resolve.model(model), p, s, mb, _gpus(gpus), z, code, tp, pp)
+
+
+def train_total_bytes_one(model, precision=None, seq_len=None, micro_batch=None, gpus=None, zero_stage=None,
+                          checkpointing=None, tensor_parallel=None, pipeline_parallel=None):
+    """``train_breakdown(...)["total_bytes"]`` for one cell (one model and precision record, numbers as Python
+    floats) in plain floats (training.total_bytes_one, the same bits); None for anything else or anything the
+    general form would refuse, which then answers with its message."""
+    try:
+        numbers = [2048.0 if seq_len is None else seq_len, 1.0 if micro_batch is None else micro_batch,
+                   1.0 if gpus is None else gpus, 0.0 if zero_stage is None else zero_stage,
+                   1.0 if tensor_parallel is None else tensor_parallel,
+                   1.0 if pipeline_parallel is None else pipeline_parallel]
+        rules = (V.POSITIVE_TOKENS, V.BATCH, V.GPUS, V.ZERO_STAGE, V.PARALLEL, V.PARALLEL)
+        for x, rule in zip(numbers, rules):
+            if type(x) is not float or V.check(x, rule) is not None:
+                return None
+        if not isinstance(model, Architecture) or np.ndim(model.d_model) or checkpointing is not None and \
+                type(checkpointing) is not str:
+            return None
+        p = _p(precision)
+        if np.ndim(p.bits):
+            return None
+        training.require_training_precision(p)
+        code = training.checkpointing_code(checkpointing)
+        s, mb, g, z, tp, pp = numbers
+        return training.total_bytes_one(model, p, s, mb, g, z, code, tp, pp)
+    except (ScalesheetError, ValueError, TypeError, OverflowError):
+        return None
 
 
 def flops_per_token(model, context=None):
