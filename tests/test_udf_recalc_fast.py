@@ -421,3 +421,42 @@ def test_train_total_bytes_one_equals_train_breakdown(model, precision, seq_len,
         assert got is None  # refused: the general form words the message
         return
     assert got is not None and bits(got) == bits(want), (kw, got, want)
+
+
+# ------------------------------------------------------------------------- one model record, one parse
+def _same_record(x, y) -> bool:
+    from dataclasses import fields as dc_fields
+    for f in dc_fields(x):
+        if f.name == "cache":
+            continue
+        u, v = getattr(x, f.name), getattr(y, f.name)
+        if type(u) is not type(v) or np.shape(u) != np.shape(v):
+            return False
+        if f.name == "name":
+            if u != v:
+                return False
+        elif np.asarray(u).tobytes() != np.asarray(v).tobytes():
+            return False
+    return True
+
+
+def test_one_from_numbers_equals_from_numbers_take_for_every_catalog_model():
+    from udfs.core import architecture
+    for row in MODEL_ROWS:
+        numbers = architecture.record_to_numbers(row)
+        assert _same_record(architecture.one_from_numbers(numbers), architecture.from_numbers([numbers]).take(0)), \
+            row["name"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(block=model_block())
+def test_one_from_numbers_equals_from_numbers_take_for_custom_models(block):
+    from udfs.core import architecture
+    mapping = adapter.field_range(adapter.to_grid(block), adapter.RANGE_MARKERS["model"])
+    if mapping is None:
+        return
+    try:
+        numbers = architecture.record_to_numbers(mapping)
+    except udfs.ScalesheetError:
+        return
+    assert _same_record(architecture.one_from_numbers(numbers), architecture.from_numbers([numbers]).take(0))

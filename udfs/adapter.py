@@ -908,8 +908,8 @@ def _one_model(name, argument):
         return catalog.models(name, argument)
     table = catalog.model_table()
     row = table.rows[table.position(name, argument)]
-    return architecture.from_numbers([architecture.record_to_numbers(
-        row, argument=f"models.csv row {row.get('name')}")]).take(0)
+    return architecture.one_from_numbers(architecture.record_to_numbers(
+        row, argument=f"models.csv row {row.get('name')}"))
 
 
 _SPECS: dict = {}  # (core, kind, *args) -> how the fast path reads such a call, or False
