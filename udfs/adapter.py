@@ -29,7 +29,10 @@ Three paths, one answer (the tests hold them to exact equality):
   catalog-row block passes to every cell that uses it) is read by the single-cell path too: the block is parsed
   once per distinct content (cells and their types) into the record the array path builds (``_Block``), the
   call is remembered like a single cell's, and a plan keeps the block's constants under a key of its own. A
-  block the array path would reject, or any other range, goes to the array path, which writes the message.
+  core without a plan is called as the array path calls it for one cell (``_one_cell``: one-item arrays, so
+  numpy takes the same loops), as is a single cell whose optional number is blank with the core's own
+  default (None, read as NaN). A block the array path would reject, or any other range, goes to the array
+  path, which writes the message.
 * **Ranges** are parsed at their own shape: a column of one-item rows is flattened without building object
   arrays, numbers are converted in one pass, names are coded through a dict (one resolution per distinct
   name). The arguments are lined up like Excel's array arithmetic (a single cell, row or column repeats;
@@ -479,6 +482,7 @@ _MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
 _RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
 _RECORDS_MAX = 65536
 _GENERIC = object()  # the scalar path declines: the array path answers (and writes any message)
+_ARRAY_CELL = object()  # the scalar path declines: _one_cell answers as the array path would (then the array path)
 
 
 def plans() -> dict:
@@ -736,13 +740,58 @@ def _evaluate_cells(core, args, values, scale, kind):
         if hit is not None:
             return hit
         try:
-            result = _scalar(core, args, cells, scale, kind)
+            result = _one_cell(core, args, cells, scale, kind)
         except Exception:  # the array path answers, and words any error the same way
             result = _GENERIC
         if result is _GENERIC:
             result = _safe_evaluate(core, args, vals, scale, kind)
         return _store(key, result)
     return _safe_evaluate(core, args, vals, scale, kind)
+
+
+def _one_cell(core, args, vals, scale, kind):
+    """One cell as the array path computes it, without its grids: a cell holding a custom model/GPU range, or
+    a blank optional number whose default is None (the core's own default).
+
+    A plan answers with its one-cell form (``_scalar``; tests/test_plan.py holds it to the column form bit for
+    bit, powers included). Any other core is called exactly as the array path calls it for one cell: the
+    block's record, numbers as one-item float arrays (a blank as the grid fills it: None is NaN), names as
+    the one-row records and choices as one-item object arrays the range machinery builds, so numpy takes
+    the same loops (a power of a numpy scalar can differ in its last bit from the power of a one-item
+    array). _GENERIC when anything is unusual (the array path answers and words the message)."""
+    if _plan_for(core, args) is not None:
+        out = _scalar(core, args, vals, scale, kind)
+        if out is not _ARRAY_CELL:
+            return out
+    kw = {}
+    for arg, v in zip(args, vals):
+        k = arg.kind
+        if type(v) is _Block:
+            kw[arg.name] = v.record
+        elif k == "number":
+            t = type(v)
+            if t is float or t is int:
+                x = float(v)
+                r = arg.rule  # _rule_ok, inline
+                if x - x != 0.0 or (r.minimum is not None and (x < r.minimum if r.min_inclusive else x <= r.minimum)) \
+                        or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
+                    return _GENERIC
+                kw[arg.name] = np.array([x])
+            elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
+                out = np.zeros(1)
+                out[0] = default_of(arg)  # as _number_grid fills a blank (None: NaN)
+                kw[arg.name] = out
+            else:
+                return _GENERIC
+        else:
+            if type(v) is bool or (type(v) is str and v.startswith("#")):
+                return _GENERIC
+            clean = _parse_one(v, arg)  # raises: the array path writes the message
+            kw[arg.name] = _one_row(k, clean, arg.name) if k in LOOKUPS else _objects([clean])
+    dtype = {"number": np.float64, "bool": bool}.get(kind, object)
+    result = np.zeros(1, dtype=dtype)
+    result[:] = np.broadcast_to(np.asarray(core(**kw)), (1,))
+    return _finish(result.reshape(1, 1), None, scale, kind)
 
 
 class _Block:
@@ -764,6 +813,18 @@ class _Block:
 
     def __repr__(self):
         return f"_Block({self.content[0]}:{self.content[1]})"
+
+
+def _one_row(kind, clean, argument):
+    """The one-row record ``_distinct_grid`` builds for one name (``LOOKUPS[kind]`` of a one-item array).
+    A catalog model name is read from its own row while the whole Models catalog is not built (the way
+    catalog._model_arrays reads every row; tests/test_plan.py checks both ways give the same record)."""
+    if kind == "model" and type(clean) is str and not catalog._model_arrays.cache_info().currsize:
+        table = catalog.model_table()
+        row = table.rows[table.position(clean, argument)]
+        return architecture.from_numbers([architecture.record_to_numbers(
+            row, argument=f"models.csv row {row.get('name')}")])
+    return LOOKUPS[kind](_objects([clean]), argument)
 
 
 _BLOCKS: dict = {}  # content -> _Block, or None where the array path must answer (not a field range, invalid)
@@ -828,6 +889,8 @@ def _remember(key, core, args, vals, scale, kind):
     """Answer one cell (the scalar path, else the array path) and remember the answer under ``key``."""
     try:
         result = _scalar(core, args, vals, scale, kind)
+        if result is _ARRAY_CELL:
+            result = _one_cell(core, args, vals, scale, kind)
     except Exception:  # the array path answers, and words any error the same way
         result = _GENERIC
     if result is _GENERIC:
@@ -1030,8 +1093,9 @@ def _scalar(core, args, vals, scale, kind):
                     return _GENERIC
             elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
                 x = default_of(arg)
-                # a blank whose default is None (the core's own default) is NaN, as a float grid holds it
-                x = math.nan if x is None else float(x)
+                if x is None:  # the core's own default: it reads the NaN a float grid holds, answered as a range's cell
+                    return _ARRAY_CELL
+                x = float(x)
             else:
                 return _GENERIC
             kw[arg.name] = x
