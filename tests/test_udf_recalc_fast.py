@@ -507,3 +507,28 @@ def test_a_custom_mixture_of_experts_block_keeps_the_array_paths_last_bit():
         cells = [b, g, [[0.5]], [["bf16"]], [[1.0]], [[2.0]], [[1.0]], [["fp16"]]]
         got = udfs.LLM_COST_PER_MTOK(*cells)
         assert bits(got) == bits(general(udfs.LLM_COST_PER_MTOK, cells)), field
+
+
+def _same_fields(x, y) -> bool:
+    from dataclasses import fields as dc_fields
+    for f in dc_fields(x):
+        if f.name == "cache":
+            continue
+        u, v = np.asarray(getattr(x, f.name)), np.asarray(getattr(y, f.name))
+        if u.dtype != v.dtype or u.shape != v.shape:
+            return False
+        if u.dtype == object:
+            if u.tolist() != v.tolist():
+                return False
+        elif u.tobytes() != v.tobytes():
+            return False
+    return True
+
+
+def test_a_row_record_equals_the_catalogs_record_for_every_model_and_gpu():
+    """adapter._row_record (one row read on its own, the whole catalog not built) equals what the range
+    machinery looks up (LOOKUPS of a one-item array), field for field and bit for bit."""
+    for kind, names_ in (("model", catalog.model_names()), ("gpu", catalog.gpu_names())):
+        for name in names_:
+            want = adapter.LOOKUPS[kind](adapter._objects([name]), kind)
+            assert _same_fields(adapter._row_record(kind, name, kind), want), (kind, name)

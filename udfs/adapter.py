@@ -817,14 +817,25 @@ class _Block:
 
 def _one_row(kind, clean, argument):
     """The one-row record ``_distinct_grid`` builds for one name (``LOOKUPS[kind]`` of a one-item array).
-    A catalog model name is read from its own row while the whole Models catalog is not built (the way
-    catalog._model_arrays reads every row; tests/test_plan.py checks both ways give the same record)."""
-    if kind == "model" and type(clean) is str and not catalog._model_arrays.cache_info().currsize:
+    A catalog model or GPU name is read from its own row while its whole catalog is not built."""
+    if type(clean) is str and ((kind == "model" and not catalog._model_arrays.cache_info().currsize)
+                               or (kind == "gpu" and not catalog._gpu_arrays.cache_info().currsize)):
+        return _row_record(kind, clean, argument)
+    return LOOKUPS[kind](_objects([clean]), argument)
+
+
+def _row_record(kind, name, argument):
+    """A catalog model or GPU as a one-row record read from its own row, converted as the catalog's arrays
+    convert every row (catalog._model_arrays, catalog._gpu_arrays); tests/test_udf_recalc_fast.py checks
+    both ways give the same record for every name."""
+    if kind == "model":
         table = catalog.model_table()
-        row = table.rows[table.position(clean, argument)]
+        row = table.rows[table.position(name, argument)]
         return architecture.from_numbers([architecture.record_to_numbers(
             row, argument=f"models.csv row {row.get('name')}")])
-    return LOOKUPS[kind](_objects([clean]), argument)
+    table = catalog.gpu_table()
+    row = table.rows[table.position(name, argument)]
+    return catalog.gpus_from_numbers([catalog.gpu_record_to_numbers(row, f"gpus.csv row {row['name']}")])
 
 
 _BLOCKS: dict = {}  # content -> _Block, or None where the array path must answer (not a field range, invalid)
