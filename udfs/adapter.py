@@ -783,11 +783,21 @@ def _one_cell(core, args, vals, scale, kind):
                 kw[arg.name] = out
             else:
                 return _GENERIC
+        elif k in LOOKUPS:  # a name: as _distinct_grid reads it (the raw text, or the default for a blank)
+            if v is None or (type(v) is str and not v.strip()):
+                if arg.default is REQUIRED or callable(arg.default):
+                    return _GENERIC
+                v = arg.default
+            if type(v) is not str or v.startswith("#"):
+                return _GENERIC
+            record = _one_row(k, v, arg.name)  # an unknown name raises: the array path writes the message
+            if arg.check is not None:
+                arg.check(record)
+            kw[arg.name] = record
         else:
             if type(v) is bool or (type(v) is str and v.startswith("#")):
                 return _GENERIC
-            clean = _parse_one(v, arg)  # raises: the array path writes the message
-            kw[arg.name] = _one_row(k, clean, arg.name) if k in LOOKUPS else _objects([clean])
+            kw[arg.name] = _objects([_parse_one(v, arg)])  # raises: the array path writes the message
     dtype = {"number": np.float64, "bool": bool}.get(kind, object)
     result = np.zeros(1, dtype=dtype)
     result[:] = np.broadcast_to(np.asarray(core(**kw)), (1,))
