@@ -251,7 +251,8 @@ def _engine_or_none(value):
 
 
 def _train_total_bytes(**kw):
-    return api.train_breakdown(**kw)["total_bytes"]
+    one = api.train_total_bytes_one(**kw)  # one cell in plain floats (the same bits), else the general form
+    return api.train_breakdown(**kw)["total_bytes"] if one is None else one
 
 
 @excel(MEM, "model", "precision", "seq_len", "micro_batch", "gpus", "zero_stage", "checkpointing",
@@ -611,6 +612,8 @@ def _bool(value):
 def _serve_per_user_cells(**kw):
     """per_user may differ per cell: evaluate both and pick."""
     pu = np.asarray(kw.pop("per_user"), dtype=bool)
+    if pu.ndim == 0:  # one choice for every cell: only that form (both share every step but the last division)
+        return api.serve_tokps(per_user=bool(pu), **kw)
     total = api.serve_tokps(per_user=False, **kw)
     user = api.serve_tokps(per_user=True, **kw)
     return np.where(pu, user, total)

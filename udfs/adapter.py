@@ -25,6 +25,14 @@ Three paths, one answer (the tests hold them to exact equality):
   plan's one-cell row formula (``_fast``); the first time, the names and constants are read from
   ``data/plan_parts.csv`` (``udfs.core.quick``), so neither numpy nor the catalog parser is needed for a
   cell of catalog names (numpy, the catalogs and the core load when something else first needs them).
+* **A custom model or GPU range with single cells** (a two-row block of field names over values, as a sheet's
+  catalog-row block passes to every cell that uses it) is read by the single-cell path too: the block is parsed
+  once per distinct content (cells and their types) into the record the array path builds (``_Block``), the
+  call is remembered like a single cell's, and a plan keeps the block's constants under a key of its own. A
+  core without a plan is called as the array path calls it for one cell (``_one_cell``: one-item arrays, so
+  numpy takes the same loops), as is a single cell whose optional number is blank with the core's own
+  default (None, read as NaN). A block the array path would reject, or any other range, goes to the array
+  path, which writes the message.
 * **Ranges** are parsed at their own shape: a column of one-item rows is flattened without building object
   arrays, numbers are converted in one pass, names are coded through a dict (one resolution per distinct
   name). The arguments are lined up like Excel's array arithmetic (a single cell, row or column repeats;
@@ -45,6 +53,7 @@ import datetime as dt
 import gc
 import math
 from collections import OrderedDict
+from itertools import chain
 from operator import countOf, itemgetter
 
 from ._lazy import lazy
@@ -473,6 +482,7 @@ _MEMO_TYPES = frozenset({str, float, int, bool, type(None)})
 _RECORDS: dict = {}  # (kind, type, value) -> (record, plan key): one resolution per distinct name per process
 _RECORDS_MAX = 65536
 _GENERIC = object()  # the scalar path declines: the array path answers (and writes any message)
+_ARRAY_CELL = object()  # the scalar path declines: _one_cell answers as the array path would (then the array path)
 
 
 def plans() -> dict:
@@ -502,6 +512,7 @@ def clear_caches() -> None:
     """Forget remembered answers and resolved names (benchmarks time new calls this way)."""
     _scalar_memo.clear()
     _RECORDS.clear()
+    _BLOCKS.clear()
     for names in _NAMES.values():
         names.clear()
     for kept in rows.CACHE.values():  # the plans' constants (udfs.core.plan keeps them here too)
@@ -720,13 +731,187 @@ def _evaluate_cells(core, args, values, scale, kind):
         if hit is not None:
             return hit
         return _remember(key, core, args, vals, scale, kind)
+    cells = _with_blocks(args, vals, types)
+    if cells is not None:  # single cells and custom model/GPU ranges (catalog-row blocks): no grids
+        key = (core, scale, kind, *args, *cells)
+        if int in types or bool in types:
+            key += types
+        hit = _scalar_memo.get(key)
+        if hit is not None:
+            return hit
+        try:
+            result = _one_cell(core, args, cells, scale, kind)
+        except Exception:  # the array path answers, and words any error the same way
+            result = _GENERIC
+        if result is _GENERIC:
+            result = _safe_evaluate(core, args, vals, scale, kind)
+        return _store(key, result)
     return _safe_evaluate(core, args, vals, scale, kind)
+
+
+def _one_cell(core, args, vals, scale, kind):
+    """One cell as the array path computes it, without its grids: a cell holding a custom model/GPU range, or
+    a blank optional number whose default is None (the core's own default).
+
+    A plan answers with its one-cell form (``_scalar``; tests/test_plan.py holds it to the column form bit for
+    bit, powers included). Any other core is called exactly as the array path calls it for one cell: the
+    block's record, numbers as one-item float arrays (a blank as the grid fills it: None is NaN), names as
+    the one-row records and choices as one-item object arrays the range machinery builds, so numpy takes
+    the same loops (a power of a numpy scalar can differ in its last bit from the power of a one-item
+    array). _GENERIC when anything is unusual (the array path answers and words the message)."""
+    if _plan_for(core, args) is not None:
+        out = _scalar(core, args, vals, scale, kind)
+        if out is not _ARRAY_CELL:
+            return out
+    kw = {}
+    for arg, v in zip(args, vals):
+        k = arg.kind
+        if type(v) is _Block:
+            kw[arg.name] = v.record
+        elif k == "number":
+            t = type(v)
+            if t is float or t is int:
+                x = float(v)
+                r = arg.rule  # _rule_ok, inline
+                if x - x != 0.0 or (r.minimum is not None and (x < r.minimum if r.min_inclusive else x <= r.minimum)) \
+                        or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
+                    return _GENERIC
+                kw[arg.name] = np.array([x])
+            elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
+                out = np.zeros(1)
+                out[0] = default_of(arg)  # as _number_grid fills a blank (None: NaN)
+                kw[arg.name] = out
+            else:
+                return _GENERIC
+        elif k in LOOKUPS:  # a name: as _distinct_grid reads it (the raw text, or the default for a blank)
+            if v is None or (type(v) is str and not v.strip()):
+                if arg.default is REQUIRED or callable(arg.default):
+                    return _GENERIC
+                v = arg.default
+            if type(v) is not str or v.startswith("#"):
+                return _GENERIC
+            record = _one_row(k, v, arg.name)  # an unknown name raises: the array path writes the message
+            if arg.check is not None:
+                arg.check(record)
+            kw[arg.name] = record
+        else:
+            if type(v) is bool or (type(v) is str and v.startswith("#")):
+                return _GENERIC
+            kw[arg.name] = _objects([_parse_one(v, arg)])  # raises: the array path writes the message
+    dtype = {"number": np.float64, "bool": bool}.get(kind, object)
+    result = np.zeros(1, dtype=dtype)
+    result[:] = np.broadcast_to(np.asarray(core(**kw)), (1,))
+    return _finish(result.reshape(1, 1), None, scale, kind)
+
+
+class _Block:
+    """One custom model or GPU given as a two-row (or two-column) range, parsed once per distinct content: the
+    record the array path would build (``from_mapping``), and a key of its own for the plans' kept constants.
+    Equal (and hashed) by content, so a call holding one can be remembered like a call of single cells."""
+
+    __slots__ = ("content", "hash", "record", "pkey")
+
+    def __init__(self, content, record):
+        self.content, self.hash, self.record = content, hash(content), record
+        self.pkey = ("range", object())  # unique to this parse: never a catalog position or a ("bits", x) key
+
+    def __hash__(self):
+        return self.hash
+
+    def __eq__(self, other):
+        return self is other or (type(other) is _Block and self.content == other.content)
+
+    def __repr__(self):
+        return f"_Block({self.content[0]}:{self.content[1]})"
+
+
+def _one_row(kind, clean, argument):
+    """The one-row record ``_distinct_grid`` builds for one name (``LOOKUPS[kind]`` of a one-item array).
+    A catalog model or GPU name is read from its own row while its whole catalog is not built."""
+    if type(clean) is str and ((kind == "model" and not catalog._model_arrays.cache_info().currsize)
+                               or (kind == "gpu" and not catalog._gpu_arrays.cache_info().currsize)):
+        return _row_record(kind, clean, argument)
+    return LOOKUPS[kind](_objects([clean]), argument)
+
+
+def _row_record(kind, name, argument):
+    """A catalog model or GPU as a one-row record read from its own row, converted as the catalog's arrays
+    convert every row (catalog._model_arrays, catalog._gpu_arrays); tests/test_udf_recalc_fast.py checks
+    both ways give the same record for every name."""
+    if kind == "model":
+        table = catalog.model_table()
+        row = table.rows[table.position(name, argument)]
+        return architecture.from_numbers([architecture.record_to_numbers(
+            row, argument=f"models.csv row {row.get('name')}")])
+    table = catalog.gpu_table()
+    row = table.rows[table.position(name, argument)]
+    return catalog.gpus_from_numbers([catalog.gpu_record_to_numbers(row, f"gpus.csv row {row['name']}")])
+
+
+_BLOCKS: dict = {}  # content -> _Block, or None where the array path must answer (not a field range, invalid)
+_BLOCKS_MAX = 512
+
+
+def _with_blocks(args, vals, types):
+    """``vals`` with every custom model/GPU range as its ``_Block``, when every other value is a single cell
+    (a memo type); None otherwise (the array path answers)."""
+    out = None
+    for i, t in enumerate(types):
+        if t in _MEMO_TYPES:
+            continue
+        arg = args[i]
+        if t is not list or arg.kind not in RANGE_MARKERS:
+            return None
+        block = _block(vals[i], arg)
+        if block is None:
+            return None
+        if out is None:
+            out = list(vals)
+        out[i] = block
+    if out is not None and int in types:  # a COM error code in a single cell: as _evaluate_cells reads it
+        out = [v if type(v) is _Block else (com_error_text(v) or v) for v in out]
+    return out
+
+
+def _block(value: list, arg: Arg):
+    """The ``_Block`` of a custom model/GPU range (rows of cells as xlwings passes them), or None when the
+    array path must answer: not rows of lists of one width, not a field range, an unhashable cell, or a record
+    its validation rejects (the array path writes that message)."""
+    n = len(value)
+    if n == 0 or countOf(map(type, value), list) != n:
+        return None
+    try:
+        rows_ = tuple(map(tuple, value))
+        flat_types = tuple(map(type, chain.from_iterable(rows_)))  # TRUE == 1 == 1.0: the types tell them apart
+        table = catalog.gpu_table() if arg.kind == "gpu" else None  # gpu_from_mapping reads the catalog's columns
+        content = (arg.kind, arg.name, table, rows_, flat_types)
+        hit = _BLOCKS.get(content, False)
+    except TypeError:  # an unhashable cell
+        return None
+    if hit is not False:
+        return hit
+    block = None
+    try:
+        cells = cells_of(value)  # exactly what _evaluate reads
+        if cells.arr is None and 2 in cells.shape:
+            mapping = field_range(cells.objects(), RANGE_MARKERS[arg.kind])
+            if mapping is not None:
+                block = _Block(content, architecture.from_mapping(mapping, arg.name) if arg.kind == "model"
+                               else catalog.gpu_from_mapping(mapping, arg.name))
+    except Exception:  # a ragged range, a record its validation rejects ...: the array path writes the message
+        block = None
+    if len(_BLOCKS) >= _BLOCKS_MAX:
+        _BLOCKS.pop(next(iter(_BLOCKS)))
+    _BLOCKS[content] = block
+    return block
 
 
 def _remember(key, core, args, vals, scale, kind):
     """Answer one cell (the scalar path, else the array path) and remember the answer under ``key``."""
     try:
         result = _scalar(core, args, vals, scale, kind)
+        if result is _ARRAY_CELL:
+            result = _one_cell(core, args, vals, scale, kind)
     except Exception:  # the array path answers, and words any error the same way
         result = _GENERIC
     if result is _GENERIC:
@@ -807,8 +992,8 @@ def _one_model(name, argument):
         return catalog.models(name, argument)
     table = catalog.model_table()
     row = table.rows[table.position(name, argument)]
-    return architecture.from_numbers([architecture.record_to_numbers(
-        row, argument=f"models.csv row {row.get('name')}")]).take(0)
+    return architecture.one_from_numbers(architecture.record_to_numbers(
+        row, argument=f"models.csv row {row.get('name')}"))
 
 
 _SPECS: dict = {}  # (core, kind, *args) -> how the fast path reads such a call, or False
@@ -928,11 +1113,17 @@ def _scalar(core, args, vals, scale, kind):
                         or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
                     return _GENERIC
             elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
-                x = float(default_of(arg))
+                x = default_of(arg)
+                if x is None:  # the core's own default: it reads the NaN a float grid holds, answered as a range's cell
+                    return _ARRAY_CELL
+                x = float(x)
             else:
                 return _GENERIC
             kw[arg.name] = x
         elif k in LOOKUPS:
+            if type(v) is _Block:  # a custom model/GPU range: as the array path, no extra check of the record
+                kw[arg.name], keys[arg.name] = v.record, v.pkey
+                continue
             hit = records.get((k, type(v), v)) or records.get((arg, type(v), v)) or _record(v, arg)
             if hit is None:
                 return _GENERIC

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import economics, flops, memory, params, resolve, sizing, speed, training
 from . import validate as V
+from .architecture import Architecture
 from .catalog import assumption
 from .errors import ScalesheetError
 
@@ -83,6 +84,34 @@ def train_breakdown(model, precision=None, seq_len=None, micro_batch=None, gpus=
     pp = V.require(1 if pipeline_parallel is None else pipeline_parallel, "pipeline_parallel", V.PARALLEL)
     code = np.vectorize(training.checkpointing_code, otypes=[int])(np.asarray(checkpointing, dtype=object))
     return training.training_memory_breakdown(resolve.model(model), p, s, mb, _gpus(gpus), z, code, tp, pp)
+
+
+def train_total_bytes_one(model, precision=None, seq_len=None, micro_batch=None, gpus=None, zero_stage=None,
+                          checkpointing=None, tensor_parallel=None, pipeline_parallel=None):
+    """``train_breakdown(...)["total_bytes"]`` for one cell (one model and precision record, numbers as Python
+    floats) in plain floats (training.total_bytes_one, the same bits); None for anything else or anything the
+    general form would refuse, which then answers with its message."""
+    try:
+        numbers = [2048.0 if seq_len is None else seq_len, 1.0 if micro_batch is None else micro_batch,
+                   1.0 if gpus is None else gpus, 0.0 if zero_stage is None else zero_stage,
+                   1.0 if tensor_parallel is None else tensor_parallel,
+                   1.0 if pipeline_parallel is None else pipeline_parallel]
+        rules = (V.POSITIVE_TOKENS, V.BATCH, V.GPUS, V.ZERO_STAGE, V.PARALLEL, V.PARALLEL)
+        for x, rule in zip(numbers, rules):
+            if type(x) is not float or V.check(x, rule) is not None:
+                return None
+        if not isinstance(model, Architecture) or np.ndim(model.d_model) or checkpointing is not None and \
+                type(checkpointing) is not str:
+            return None
+        p = _p(precision)
+        if np.ndim(p.bits):
+            return None
+        training.require_training_precision(p)
+        code = training.checkpointing_code(checkpointing)
+        s, mb, g, z, tp, pp = numbers
+        return training.total_bytes_one(model, p, s, mb, g, z, code, tp, pp)
+    except (ScalesheetError, ValueError, TypeError, OverflowError):
+        return None
 
 
 def flops_per_token(model, context=None):
@@ -334,6 +363,12 @@ def fleet_pv(tokens_per_day, growth_per_month, peak_to_average, horizon_months, 
              reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
              discount_rate, base_replicas=None, residual_share=None, life_years=None):
     """Present value of a plan's monthly costs (base fleet capped at base_replicas, blank = the peak need)."""
+    one = _fleet_pv_floats(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps,
+                           gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month,
+                           energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, base_replicas,
+                           residual_share, life_years)
+    if one is not None:
+        return one
     args = _plan_args(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps,
                       gpus_per_replica, reserve_replicas, capex_per_gpu, fixed_per_gpu_month,
                       energy_full_per_gpu_month, burst_cost_per_mtok, discount_rate, residual_share, life_years)
@@ -347,8 +382,42 @@ def fleet_pv(tokens_per_day, growth_per_month, peak_to_average, horizon_months, 
     out = np.empty(len(cells))
     for k, a in enumerate(cells):
         b = None if cap is None else a[14]
-        out[k] = economics.fleet_plan(*a[:12], b, a[12], a[13], hours)["pv"]
+        pv = economics.fleet_pv_one(*a[:12], b, a[12], a[13], hours)  # plain floats: the same bits, faster
+        out[k] = economics.fleet_plan(*a[:12], b, a[12], a[13], hours)["pv"] if pv is None else pv
     return out.reshape(shape)
+
+
+_PLAN_RULES = None
+
+
+def _fleet_pv_floats(*values):
+    """fleet_pv of one plan given as Python floats (a spreadsheet cell's arguments) with the checks in plain
+    Python: the same tests as _plan_args, _check_replicas and the base_replicas check, then
+    economics.fleet_pv_one. None when an argument is anything else, breaks its rule, or the plan is
+    refused: the general path answers (and words the message)."""
+    global _PLAN_RULES
+    if _PLAN_RULES is None:
+        _PLAN_RULES = (TOKENS_PER_DAY, GROWTH, PEAK, HORIZON, TOKPS, V.GPUS, REPLICAS, V.MONEY, V.MONEY, V.MONEY,
+                       COST_PER_MTOK, RATE, REPLICAS, SHARE, V.YEARS)
+    *plan, base, residual, life = values
+    if residual is None:
+        residual = 0.0
+    if life is None:
+        life = economics.finance_default("useful_life_years")
+    vals = [*plan, base, residual, life]
+    for i, (v, rule) in enumerate(zip(vals, _PLAN_RULES)):
+        if v is None and i == 12:  # a blank base: enough for the peak
+            continue
+        if type(v) is not float or V.check(v, rule) is not None:
+            return None
+    tpd, g, p, h, cap = plan[:5]
+    top = p * tpd * float(np.power(1.0 + (g if g > 0.0 else 0.0), h - 1.0)) / 86400.0 / cap
+    if top > 1e5:  # _check_replicas refuses it (as the same 0-d numpy operations would)
+        return None
+    if base is not None and base >= 1e9:
+        base = None
+    pv = economics.fleet_pv_one(*plan, base, residual, float(life) * 12.0, assumption("hours_per_month"))
+    return None if pv is None else np.array(pv)
 
 
 def _each_cell(arrays, shape) -> list[list[float]]:

@@ -336,6 +336,25 @@ def from_numbers(rows: list[dict]) -> Architecture:
     return Architecture(**cols)
 
 
+_SOURCES = {"gated_ffn": "ffn_type", "norm_width": "norm_type", "learned_positions": "pos_embedding"}
+
+
+def one_from_numbers(row: dict) -> Architecture:
+    """``from_numbers([row]).take(0)`` without a one-row array per field: every numeric field converted in one
+    float64 array (numpy converts each value as it would in a one-item array), its items (np.float64) as the
+    fields. The same record, field for field and bit for bit (tests/test_udf_recalc_fast.py)."""
+    names = [f.name for f in fields(Architecture) if f.name not in ("cache", "name")]
+    try:
+        values = np.array([row[_SOURCES.get(n, n)] for n in names], dtype=np.float64)
+    except (ValueError, TypeError):
+        values = None
+    if values is None or values.shape != (len(names),):
+        return from_numbers([row]).take(0)
+    out = dict(zip(names, values))
+    out["name"] = np.array([row["name"]], dtype=object)[0]
+    return Architecture(**out)
+
+
 _MAPPING_MEMO: dict = {}  # (argument, ((field, type, value), ...)) -> Architecture; the last 512 mappings
 _MAPPING_MEMO_SIZE = 512
 
@@ -352,7 +371,7 @@ def from_mapping(record: dict, argument: str = "model") -> Architecture:
         key = hit = None
     if hit is not None:
         return hit
-    out = from_numbers([record_to_numbers(record, argument)]).take(0)
+    out = one_from_numbers(record_to_numbers(record, argument))
     if key is not None:
         if len(_MAPPING_MEMO) >= _MAPPING_MEMO_SIZE:
             _MAPPING_MEMO.pop(next(iter(_MAPPING_MEMO)))

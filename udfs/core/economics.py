@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -262,6 +263,90 @@ def fleet_plan(tokens_per_day, growth_per_month, peak_to_average, horizon_months
         rows = {k: v[0] for k, v in rows.items()}
         pv = float(pv[0])
     return {"month": m, "tokens_per_day": demand, "average_tokps": avg, "replicas_needed": need, "pv": pv, **rows}
+
+
+def _ceil(x: float) -> float:
+    """np.ceil of one float (its sign kept: ceil(-0.5) is -0.0, as numpy gives; inf and NaN unchanged)."""
+    if x - x != 0.0:
+        return x
+    c = float(math.ceil(x))
+    return math.copysign(c, x) if c == 0.0 else c
+
+
+def fleet_pv_one(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
+                 reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
+                 annual_discount_rate, base_replicas=None, residual_share=0.0, life_months=60.0,
+                 hours_per_month=730.0) -> float | None:
+    """``fleet_plan(...)["pv"]`` for one plan of Python floats (one base size or None), month by month in plain
+    floats: the same operations in the same order as fleet_plan's arrays, so the same bits (a spreadsheet's
+    PLAN_FLEET_PV cells are single plans; numpy's per-call cost on 36-month vectors was most of their time).
+    The powers and the sums stay numpy's (their last bit may differ from ``math`` and from a plain loop).
+    None when an intermediate is not finite: fleet_plan answers then (tests/test_udf_recalc_fast.py holds the
+    two to the last bit)."""
+    H = int(horizon_months)
+    if H < 1:
+        return None
+    m = np.arange(1, H + 1, dtype=np.float64)
+    tpd, p, cap = float(tokens_per_day), float(peak_to_average), float(replica_tokps)
+    growth = np.power(1.0 + float(growth_per_month), m - 1.0).tolist()
+    need, avg = [], []
+    ceil, copysign = math.ceil, math.copysign
+    try:
+        for f in growth:
+            a = tpd * f / 86400.0
+            avg.append(a)
+            x = p * a / cap - 1e-9
+            c = float(ceil(x))  # np.ceil, inline (see _ceil); inf or NaN raises: fleet_plan answers
+            need.append(copysign(c, x) if c == 0.0 else c)
+    except (OverflowError, ValueError):
+        return None
+    if base_replicas is None:
+        limit = max(need)
+    else:
+        limit = float(base_replicas)
+    if not (math.isfinite(limit) and math.isfinite(tpd * growth[-1])):
+        return None
+    g, reserve = float(gpus_per_replica), float(reserve_replicas)
+    capex_gpu, fixed, energy = float(capex_per_gpu), float(fixed_per_gpu_month), float(energy_full_per_gpu_month)
+    burst_cost = float(burst_cost_per_mtok)
+    trough_share = 2.0 - p if 2.0 - p > 0.0 else 0.0  # np.maximum(2 - p, 0); a tie is +0.0 either way
+    low = p <= 2.0
+    costs, capex = [], []
+    base = prev = None
+    prev_gpus = 0.0
+    for a, n in zip(avg, need):
+        x = limit if limit < n else n  # np.minimum (no NaN here; a tie picks equal values)
+        base = x if prev is None or x > prev else prev  # np.maximum.accumulate
+        prev = base
+        gpus = (base + reserve if base > 0 else 0.0) * g
+        cx = (gpus - prev_gpus) * capex_gpu
+        prev_gpus = gpus
+        c = base * cap
+        peak = p * a
+        if c >= peak:
+            over = 0.0
+        elif c < trough_share * a:
+            over = a - c
+        else:
+            slope = 2.0 * (p - 1.0) * a if low else p * p * a / 2.0
+            d = peak - c
+            if slope == 0.0:
+                return None
+            over = d * d / (2.0 * slope)  # numpy's x ** 2 is x * x
+        util = (a - over) / (gpus / g * cap) if gpus > 0 else 0.0
+        running = gpus * (fixed + util * energy)
+        burst = over * 3600.0 * hours_per_month / 1e6 * burst_cost
+        capex.append(cx)
+        costs.append(cx + running + burst)
+    cost = np.array([costs])
+    if float(residual_share) > 0:
+        age = H - m + 1.0
+        book = np.array([capex]) * np.maximum(0.0, 1.0 - age / float(life_months))
+        residual = float(residual_share) * book.sum(axis=1)
+        cost[:, -1] = cost[:, -1] - residual
+    r = float(monthly_rate(annual_discount_rate))
+    pv = float(np.sum(cost / np.power(1.0 + r, m), axis=1)[0])
+    return pv if math.isfinite(pv) else None
 
 
 def cheapest_mix(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,

@@ -27,6 +27,7 @@ Time: GPU-hours = training FLOPs / (peak FLOP/s * MFU) / 3600 (MFU as defined by
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -101,6 +102,47 @@ def activation_bytes_per_layer(a: Architecture, seq_len, micro_batch, *, tensor_
     checkpointed = act * sbh / t
     code = np.asarray(checkpointing)
     return np.where(code == 2, checkpointed, np.where(code == 1, selective, full))
+
+
+def total_bytes_one(a: Architecture, p: Precision, seq_len: float, micro_batch: float, gpus: float,
+                    zero_stage: float, code: int, tensor_parallel: float, pipeline_parallel: float) -> float | None:
+    """``training_memory_breakdown(...)["total_bytes"]`` (flash attention) for one model record, one precision
+    and Python floats: the same operations in the same order on plain floats (IEEE, as numpy's), without
+    numpy's cost per operation on single values. None when the GPU count is not a whole multiple of the
+    parallel degrees: the general form raises its message. tests/test_udf_recalc_fast.py holds the two to
+    the last bit."""
+    s, b, gpus = float(seq_len), float(micro_batch), float(gpus)
+    t, pp = float(tensor_parallel), float(pipeline_parallel)
+    model_parallel = t * pp
+    dp = gpus / model_parallel
+    if dp < 1 or dp != math.floor(dp):
+        return None
+    zero = float(zero_stage)
+    bits = float(p.bits)
+    params_per_gpu = float(P.total_params(a)) / model_parallel
+    w = bits / BITS_PER_BYTE
+    optimizer = (assumption("master_weight_bytes") if bits < 32 else 0.0) + assumption("adam_state_bytes")
+    act = 4.0 if bits >= 32 else float(assumption("activation_bytes"))
+    h, H, K, Q = float(a.d_model), float(a.n_heads), float(a.n_kv_heads), float(a.head_dim)
+    drop = 0.0
+    sbh = s * b * h
+    norms = 2 * act * sbh
+    attention = act * sbh + act * s * b * (H + 2 * K) * Q + act * s * b * H * Q + drop * sbh
+    mlp_width = (float(a.experts_per_token) * float(a.d_ff_expert)
+                 + float(a.n_shared_experts) * float(a.d_ff_shared_expert)) if a.n_experts > 0 else float(a.d_ff)
+    mlp = act * sbh + (3.0 if a.gated_ffn > 0 else 2.0) * act * s * b * mlp_width + drop * sbh
+    full = (norms + attention + mlp + 0.0) / t
+    if code == 2:
+        kept, recompute = act * sbh / t, full
+    else:
+        kept, recompute = (norms + attention + mlp) / t if code == 1 else full, 0.0
+    logits = assumption("logit_bytes") * s * b * float(a.vocab_size) / t
+    parts = [params_per_gpu * w / (dp if zero >= 3 else 1.0),
+             params_per_gpu * w / (dp if zero >= 2 else 1.0),
+             params_per_gpu * optimizer / (dp if zero >= 1 else 1.0),
+             float(a.n_layers) * kept + recompute + logits,
+             float(assumption("runtime_overhead_gib") * GIB)]
+    return sum(parts)
 
 
 def training_memory_breakdown(a: Architecture, p: Precision, seq_len, micro_batch, gpus=1, zero_stage=0,
