@@ -474,3 +474,17 @@ def test_gpu_spec_reads_a_gpu_row_passed_as_a_range():
     assert udfs.GPU_SPEC(edited, "bogus").startswith("#field:")
     added = [["name", "memory_gib"], ["my-gpu", 48]]
     assert udfs.GPU_SPEC(added, "memory_gib") == 48.0
+
+
+def test_minus_zero_and_zero_answer_alike_whichever_comes_first():
+    """-0.0 and 0.0 are one memo key (equal floats): a message names either as 0, so the remembered answer
+    of one is the other's fresh answer (it said "-0 is too small" for a later 0 before)."""
+    from udfs import adapter
+
+    for first, second in ((-0.0, 0.0), (0.0, -0.0)):
+        adapter.clear_caches()
+        a = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [[4096.0]], [[first]])
+        b = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [[4096.0]], [[second]])
+        adapter.clear_caches()
+        fresh = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [[4096.0]], [[second]])
+        assert a == b == fresh and a.startswith("#batch: 0 is too small")

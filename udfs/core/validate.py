@@ -59,7 +59,8 @@ class Rule:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """A value in a message; -0 is written 0 (Excel shows both as 0, and the cell memo keys them alike)."""
+    return f"{x + 0.0:g}"
 
 
 # Common rules. Upper bounds keep every product finite in float64 and catch unit slips (1e308 tokens).
