@@ -772,9 +772,7 @@ def _one_cell(core, args, vals, scale, kind):
             t = type(v)
             if t is float or t is int:
                 x = float(v)
-                r = arg.rule  # _rule_ok, inline
-                if x - x != 0.0 or (r.minimum is not None and (x < r.minimum if r.min_inclusive else x <= r.minimum)) \
-                        or (r.maximum is not None and x > r.maximum) or (r.integer and x != math.floor(x)):
+                if not _rule_ok(x, arg.rule):
                     return _GENERIC
                 kw[arg.name] = np.array([x])
             elif (v is None or (t is str and not v.strip())) and arg.default is not REQUIRED:
