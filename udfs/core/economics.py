@@ -265,14 +265,6 @@ def fleet_plan(tokens_per_day, growth_per_month, peak_to_average, horizon_months
     return {"month": m, "tokens_per_day": demand, "average_tokps": avg, "replicas_needed": need, "pv": pv, **rows}
 
 
-def _ceil(x: float) -> float:
-    """np.ceil of one float (its sign kept: ceil(-0.5) is -0.0, as numpy gives; inf and NaN unchanged)."""
-    if x - x != 0.0:
-        return x
-    c = float(math.ceil(x))
-    return math.copysign(c, x) if c == 0.0 else c
-
-
 def fleet_pv_one(tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
                  reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
                  annual_discount_rate, base_replicas=None, residual_share=0.0, life_months=60.0,
@@ -296,7 +288,8 @@ def fleet_pv_one(tokens_per_day, growth_per_month, peak_to_average, horizon_mont
             a = tpd * f / 86400.0
             avg.append(a)
             x = p * a / cap - 1e-9
-            c = float(ceil(x))  # np.ceil, inline (see _ceil); inf or NaN raises: fleet_plan answers
+            c = float(ceil(x))  # np.ceil of one float: the sign of a zero kept (ceil(-0.5) is -0.0, as numpy
+            # gives); inf or NaN raises here, and fleet_plan answers
             need.append(copysign(c, x) if c == 0.0 else c)
     except (OverflowError, ValueError):
         return None
