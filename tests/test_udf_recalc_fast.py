@@ -324,6 +324,23 @@ def test_the_block_cache_stays_bounded():
     assert len(adapter._BLOCKS) <= adapter._BLOCKS_MAX
 
 
+def test_only_two_row_or_two_column_ranges_are_read_as_blocks():
+    """A column of names (the 1M-row column of the benchmarks), a 3x3 range or a block past _BLOCK_CELLS goes to
+    the array path at once: nothing is copied into the block cache, and the answers are the array path's."""
+    adapter.clear_caches()
+    names = [[n] for n in catalog.model_names()[:5]]
+    rest = [[["bf16"]], [[4096.0]], [[2.0]], [["fp16"]]]
+    got = udfs.LLM_INFER_VRAM_GIB(names, *rest)
+    assert got == general(udfs.LLM_INFER_VRAM_GIB, [names, *rest]) and len(got) == 5
+    square = [["a", "b", "c"], [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    wide = [["f%d" % k for k in range(adapter._BLOCK_CELLS // 2 + 1)], [1.0] * (adapter._BLOCK_CELLS // 2 + 1)]
+    for value in (square, wide):
+        assert same(udfs.LLM_PARAMS(value), general(udfs.LLM_PARAMS, [value]))
+    assert adapter._BLOCKS == {}
+    udfs.LLM_PARAMS(catalog_block(MODEL_ROWS[0]))      # a catalog row's block is read as one
+    assert len(adapter._BLOCKS) == 1
+
+
 # ----------------------------------------------------------------------------- PLAN_FLEET_PV, one plan
 from udfs.core import economics  # noqa: E402
 

@@ -848,6 +848,7 @@ def _row_record(kind, name, argument):
 
 _BLOCKS: dict = {}  # content -> _Block, or None where the array path must answer (not a field range, invalid)
 _BLOCKS_MAX = 512
+_BLOCK_CELLS = 1024  # the most cells a block may have (512 fields; the catalogs have fewer than 80)
 
 
 def _with_blocks(args, vals, types):
@@ -876,7 +877,12 @@ def _block(value: list, arg: Arg):
     array path must answer: not rows of lists of one width, not a field range, an unhashable cell, or a record
     its validation rejects (the array path writes that message)."""
     n = len(value)
-    if n == 0 or countOf(map(type, value), list) != n:
+    if n == 0 or type(value[0]) is not list:
+        return None
+    width = len(value[0])
+    # a field range is two rows or two columns of at most _BLOCK_CELLS cells: anything else (a column of a
+    # million rows) goes to the array path at once, neither copied nor kept here
+    if (n != 2 and width != 2) or n * width > _BLOCK_CELLS or countOf(map(type, value), list) != n:
         return None
     try:
         rows_ = tuple(map(tuple, value))
