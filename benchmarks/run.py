@@ -592,8 +592,11 @@ def render(res: dict, args) -> str:
          f"1-minute load average at the start: {m['load_at_start']:.2f}, at the end: {res['load_at_end']:.2f} "
          "(other processes shared the cores; llm-analysis ran under the same load, so the ratios hold better "
          "than the absolute times)." + (f" A fixed pure-Python loop of 1,000,000 additions took "
-                                        f"{m['probe_at_start'] * 1e3:.0f} ms of CPU at the start and "
-                                        f"{res['probe_at_end'] * 1e3:.0f} ms at the end (best of 5 each): this "
+                                        f"{m['probe_at_start'] * 1e3:.0f} ms of CPU at the start, "
+                                        + (f"{res['probe_before_cli'] * 1e3:.0f} ms before section 4, "
+                                           f"{res['probe_before_import'] * 1e3:.0f} ms before section 5 "
+                                           if "probe_before_import" in res else "") +
+                                        f"and {res['probe_at_end'] * 1e3:.0f} ms at the end (best of 5 each): this "
                                         "host's speed also moves with its neighbours, so absolute times can "
                                         "differ by that much between runs." if "probe_at_start" in m and
                                         "probe_at_end" in res else ""), "",
@@ -891,8 +894,10 @@ def main(argv=None) -> int:
     res["llm_analysis"] = bench_llm_analysis(rla, rows)
     if "skipped" in res["llm_analysis"]:
         print(f"  NOTE: {res['llm_analysis']['skipped']}", flush=True)
+    res["probe_before_cli"] = speed_probe()
     print("4. scalesheet build / share / recalc", flush=True)
     res["cli"] = {"skipped": "--skip-cli"} if args.skip_cli else bench_cli(rcli)
+    res["probe_before_import"] = speed_probe()
     print("5. import udfs", flush=True)
     res["import"] = bench_import(ri)
     print(f"  import {fmt_both(res['import']['import'], 'ms')}; first call {fmt_both(res['import']['first_call'], 'ms')}",
