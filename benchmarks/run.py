@@ -751,7 +751,9 @@ def render(res: dict, args) -> str:
           "imported xlwings already; xlwings Lite; an xlwings server), or when it is imported already; a cell "
           "of catalog names takes its combination's constants from `udfs/core/data/plan_parts.csv` (written by "
           "the core, `python -m udfs.core.quick`, and checked against the catalogs' fingerprint) and computes "
-          "its row in plain Python (udfs/core/rows.py). A range, a custom model or any other function imports "
+          "its row in plain Python (udfs/core/rows.py); the check and the reading of that file (seven data files "
+          "and the CRC code, about 1 ms) happen in `import udfs` since 2026-11-29, so the first call only looks "
+          "up its lines (the two figures together are what a session's first cell waits for). A range, a custom model or any other function imports "
           "numpy and the core on its first call (about 0.1-0.3 s). What `udfs` imports directly, by cumulative "
           "time (`python -X importtime -c 'import udfs'`, one run):", ""]
     L += _table(["module", "cumulative"], [[f"`{name}`", f"{t * 1e3:.1f} ms"] for name, t in imp["top"]])

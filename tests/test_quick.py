@@ -176,3 +176,19 @@ def test_data_files_read_as_the_loader_reads_them():
         path = quick.os.path.join(quick._DATA, name)
         assert quick._read(name) == quick.__spec__.loader.get_data(path), name
         assert len(quick._read(name)) == quick.os.path.getsize(path) > 1000
+
+
+def test_import_checks_and_reads_the_file_and_never_fails_over_it():
+    """`import udfs` checks data/plan_parts.csv against the catalogs and reads it (the first cell then only looks
+    up its lines); a failure there (a missing or unreadable file, anything raised) leaves the check to the first
+    cell instead of failing the import."""
+    code = ("import sys, json; import udfs; from udfs.core import quick; s = quick._state; "
+            "print(json.dumps([s.get('ok'), len(s.get('text', b'')), 'numpy' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ok, size, numpy_loaded = __import__("json").loads(out.stdout)
+    assert ok is True and size == quick.os.path.getsize(quick.os.path.join(quick._DATA, quick.FILE))
+    assert numpy_loaded is False or sys.platform.startswith(("win", "emscripten"))
+    broken = ("import udfs.core.quick as q; q.fingerprint = lambda: 1 / 0; q.clear(); q.preload(); "
+              "print(q._state == {})")
+    assert subprocess.run([sys.executable, "-c", broken], capture_output=True, text=True,
+                          check=True).stdout.strip() == "True"

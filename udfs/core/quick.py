@@ -70,6 +70,16 @@ def _load() -> bool:
     return ok
 
 
+def preload() -> None:
+    """Check the file against the catalogs and read it now (``import udfs`` calls this: about 1 ms of reading
+    seven data files and loading the CRC code, so a session's first cell only looks up its lines). Never
+    raises: anything unusual leaves the check to the first cell, which then answers as before."""
+    try:
+        _load()
+    except Exception:  # noqa: BLE001 (an import must not fail over a cache)
+        _state.clear()
+
+
 def _line(kind: str, pos) -> str:
     """The rest of the line ``kind,pos,...`` (found by searching the text: no index to build)."""
     text = _state["text"]
