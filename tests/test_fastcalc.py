@@ -425,7 +425,7 @@ def test_formulas_of_one_shape_translate_and_tokenise_alike():
             for col in range(1, 6):
                 refs = engine._refs_at((0, (), tuple(offsets)), row, col)
                 if refs is not None:
-                    t = engine._interleave(pieces, refs)
+                    t = engine._template(pieces) % tuple(refs)
                     corpus.append((pkg, t if rnd.random() < 0.8 else t.replace("+", "-"), 0, row, col))
     corpus += [(pkg, text, sheet, row, col) for text in ("#NAME?A1", "#N/AZ1", "#GETTING_DATAB2", "1$A1", "1.$A1",
                                                          "A1 !", "Table1[A1]", "c4", "B2", "b2+1")

@@ -739,13 +739,7 @@ def _evaluate_cells(core, args, values, scale, kind):
         hit = _scalar_memo.get(key)
         if hit is not None:
             return hit
-        try:
-            result = _one_cell(core, args, cells, scale, kind)
-        except Exception:  # the array path answers, and words any error the same way
-            result = _GENERIC
-        if result is _GENERIC:
-            result = _safe_evaluate(core, args, vals, scale, kind)
-        return _store(key, result)
+        return _remember(key, core, args, vals, scale, kind, cells)
     return _safe_evaluate(core, args, vals, scale, kind)
 
 
@@ -910,12 +904,17 @@ def _block(value: list, arg: Arg):
     return block
 
 
-def _remember(key, core, args, vals, scale, kind):
-    """Answer one cell (the scalar path, else the array path) and remember the answer under ``key``."""
+def _remember(key, core, args, vals, scale, kind, blocks=None):
+    """Answer one cell (the scalar path, else the array path) and remember the answer under ``key``.
+    ``blocks``: ``vals`` with its custom model/GPU ranges as ``_Block`` (answered as the array path answers
+    one cell, ``_one_cell``)."""
     try:
-        result = _scalar(core, args, vals, scale, kind)
-        if result is _ARRAY_CELL:
-            result = _one_cell(core, args, vals, scale, kind)
+        if blocks is not None:
+            result = _one_cell(core, args, blocks, scale, kind)
+        else:
+            result = _scalar(core, args, vals, scale, kind)
+            if result is _ARRAY_CELL:
+                result = _one_cell(core, args, vals, scale, kind)
     except Exception:  # the array path answers, and words any error the same way
         result = _GENERIC
     if result is _GENERIC:

@@ -183,17 +183,9 @@ def _refs_at(key, row: int, col: int) -> list[str] | None:
     return out
 
 
-def _interleave(pieces, refs) -> str:
-    out = [pieces[0]]
-    for ref, piece in zip(refs, pieces[1:]):
-        out.append(ref)
-        out.append(piece)
-    return "".join(out)
-
-
 def _template(pieces) -> str:
-    """A %-format of a shape's pieces: ``_template(pieces) % tuple(refs) == _interleave(pieces, refs)``, in one
-    call."""
+    """A %-format of a shape's pieces: ``_template(pieces) % tuple(refs)`` is the text with those references
+    (pieces[0] + refs[0] + pieces[1] + ...), in one call."""
     return "%s".join(p.replace("%", "%%") for p in pieces)
 
 

@@ -1625,20 +1625,17 @@ def evaluate(pkg, ev, book, deadline=None, udfs_module=None):
     cache: dict = {}
 
     def inside(k):
+        """The formula cells of a range (remembered: ranges repeat across copied formulas)."""
         got = cache.get(k)
         if got is None:
             s, r1, c1, r2, c2 = k
             got = []
             rows = by_sheet.get(s)
             if rows:
-                if r1 == r2 and c1 == c2:
-                    if (s, r1, c1) in compiled:
-                        got = [(s, r1, c1)]
-                else:
-                    sr = sorted_rows[s]
-                    for r in sr[bisect.bisect_left(sr, r1):bisect.bisect_right(sr, r2)]:
-                        cs = rows[r]
-                        got.extend((s, r, c) for c in cs[bisect.bisect_left(cs, c1):bisect.bisect_right(cs, c2)])
+                sr = sorted_rows[s]
+                for r in sr[bisect.bisect_left(sr, r1):bisect.bisect_right(sr, r2)]:
+                    cs = rows[r]
+                    got.extend((s, r, c) for c in cs[bisect.bisect_left(cs, c1):bisect.bisect_right(cs, c2)])
             cache[k] = got
         return got
 

@@ -114,7 +114,6 @@ class _SheetData:
         return self._body[1]
 DEFINED_NAME = _element(rb"definedName")
 ATTR = re.compile(rb"""\s(?P<k>[\w:.\-]+)\s*=\s*(?P<q>["'])(?P<v>.*?)(?P=q)""", re.S)
-_CELL_START = re.compile(rb"<(?:[\w.\-]+:)?c[\s/>]")
 COMMENT = re.compile(rb"<!--.*?-->", re.S)
 CDATA = re.compile(rb"<!\[CDATA\[(?P<text>.*?)\]\]>", re.S)
 REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -334,9 +333,8 @@ class Package:
         self.external_parts = [t for t, typ, mode in target.values() if typ.endswith("/externalLink")]
         self.strings = self._shared_strings(target)
         self.sheets: list[Sheet] = []
-        from .safeio import MAX_CELLS
-        stored = 0                 # cells stored so far, or an upper bound of them (the tags) until that passes the limit
-        exact = False
+        from .safeio import MAX_CELLS, CellTally
+        stored = CellTally()
         for s in wb.iter(f"{{{NS_MAIN}}}sheet"):
             name = s.get("name") or ""
             t, typ, mode = target.get(s.get(f"{{{NS_REL}}}id"), ("", "", None))
@@ -347,11 +345,7 @@ class Package:
                     raise ScalesheetError(label, f"sheet {name!r} is listed in xl/workbook.xml but its part "
                                                  f"{path} is missing from the file")
                 sheet.xml = _normalise_sheet(self.read(path))
-                stored += len(_CELL_START.findall(sheet.xml)) if exact else sheet.xml.count(b"<")
-                if stored > MAX_CELLS and not exact:     # the bound passed the limit: count the cells themselves
-                    exact = True
-                    stored = sum(len(_CELL_START.findall(s.xml)) for s in self.sheets + [sheet] if s.worksheet)
-                if stored > MAX_CELLS:
+                if stored.over(sheet.xml):
                     raise ScalesheetError(label, f"the workbook holds more than {MAX_CELLS:,} cells (the limit)")
                 if cells:
                     self._read_cells(sheet)
