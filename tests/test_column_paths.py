@@ -92,6 +92,26 @@ def test_more_than_256_distinct_names_in_a_column():
         assert same(g, w), (g, w)
 
 
+cell_values = st.one_of(st.booleans(), st.integers(-2, 2), st.sampled_from([0.0, 1.0, 2.5, -0.0]),
+                        st.text(max_size=2), st.none(), st.integers(0, 400).map(lambda i: f"name-{i}"))
+
+
+@given(st.lists(cell_values, max_size=700))
+@settings(max_examples=150, deadline=None)
+def test_codes_give_every_cell_back_in_first_seen_order(flat):
+    """A column's distinct values and each cell's number: every cell comes back as an equal value of the same
+    truth kind (TRUE is never read as 1), numbered in first-seen order (also past 256 distinct values)."""
+    uniques, inv = adapter._codes(flat)
+    assert len(inv) == len(flat)
+    for v, i in zip(flat, inv.tolist()):
+        assert uniques[i] == v and isinstance(uniques[i], bool) == isinstance(v, bool), (v, uniques[i])
+    firsts = []
+    for i in inv.tolist():
+        if i not in firsts:
+            firsts.append(i)
+    assert firsts == list(range(len(uniques)))
+
+
 def test_a_column_with_one_two_item_row_is_one_shape_error():
     column = [["llama-3-8b"]] * 5 + [["llama-3-8b", "gpt2"]] + [["llama-3-8b"]] * 5
     got = udfs.LLM_INFER_VRAM_GIB(column, [["bf16"]], [[4096.0]], [[1.0]])
