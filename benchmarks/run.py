@@ -696,8 +696,9 @@ def render(res: dict, args) -> str:
           "return a list of rows; the core gets numpy arrays (names as object arrays). Inputs are built before "
           "timing.", "",
           "How the Excel path works on such a column (udfs/adapter.py, udfs/core/plan.py): the one-item rows are "
-          "flattened in one pass, numbers converted in one more, names coded through a dict (each distinct name "
-          "resolved once); the per-combination constants are computed by the core for the distinct (model, "
+          "flattened in one pass; a column of floats is checked (every cell a float, so TRUE is never read as 1) "
+          "and packed into an array by `struct` in one C loop; names are numbered in one hash pass (a dict that "
+          "numbers a name the first time it meets it; each distinct name resolved once); the per-combination constants are computed by the core for the distinct (model, "
           "precision, GPU) combinations of the column only; and because the row formula is element-wise, each "
           f"distinct row is computed once: this scenario has at most {len(MODELS)} x {len(PRECISIONS)} x "
           f"{len(GPUS)} x {len(CONTEXTS)} x {len(BATCHES)} = "

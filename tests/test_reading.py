@@ -5,14 +5,18 @@ whose cells mix the fast form with forms only the general pattern reads."""
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import random
 import re
 import sys
 import zipfile
+import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hostile  # noqa: E402
@@ -288,3 +292,23 @@ def test_a_written_copy_whose_part_does_not_read_back_is_refused():
     broken = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
     with pytest.raises(ScalesheetError, match=r"part xl/styles.xml does not read back"):
         xlsxpatch.validate(broken)
+
+
+xml_text = st.text(alphabet=st.sampled_from(list("&<>\"';#xamplgtquos0123456789 é_\u2028")), max_size=40)
+
+
+@given(xml_text, st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_xml_unescape_reads_any_escaped_text_back(text, by_reference):
+    """Element text escaped as a writer may escape it (the five entities, or numeric character references for
+    some characters) reads back to the text, and as an XML parser (expat) reads it; html.unescape agrees."""
+    if by_reference:
+        escaped = "".join(f"&#{ord(c)};" if c in "&<é" else ("&#x27;" if c == "'" else c) for c in text)
+        escaped = escaped.replace(">", "&gt;").replace('"', "&quot;")
+    else:
+        escaped = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+                   .replace("'", "&apos;"))
+    got = xlsxpatch.xml_unescape(escaped)
+    assert got == text == html.unescape(escaped)
+    root = ET.fromstring(f"<t>{escaped}</t>".encode())
+    assert (root.text or "") == text.replace("\r", "\n")

@@ -123,9 +123,20 @@ _X_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 # --------------------------------------------------------------------------------------------- text coding
 
+def xml_unescape(text: str) -> str:
+    """Text with XML's five predefined entities and its character references resolved. A part that passed
+    ``safeio.check_xml`` holds no other entity, so without a character reference five ``str.replace`` calls do it
+    (about 4x faster than ``html.unescape``'s regex with a Python call per entity, which a formula full of
+    ``&quot;`` keeps busy); ``&amp;`` goes last, so ``&amp;lt;`` stays the text ``&lt;``."""
+    if "&#" in text:
+        return html.unescape(text)
+    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&amp;", "&"))
+
+
 def decode_text(raw: bytes) -> str:
     """XML element text (entities resolved) with Excel's ``_xHHHH_`` escapes decoded."""
-    text = html.unescape(raw.decode("utf-8", "replace")) if b"&" in raw else raw.decode("utf-8", "replace")
+    text = xml_unescape(raw.decode("utf-8", "replace")) if b"&" in raw else raw.decode("utf-8", "replace")
     return _X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
 
