@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -165,3 +167,24 @@ def test_a_long_column_of_repeated_rows_equals_its_rows_as_cells():
     for i in list(range(30)) + [n - 1]:
         cell = {k: [v[i]] for k, v in cols.items()}
         assert same(got[i][0], udfs.LLM_DECODE_TOKPS(**cell)), i
+
+
+def test_flagged_cells_of_a_grid_keep_their_places():
+    """A range's flagged number cells (blank: the default; anything else: its message, made once per distinct
+    value) land in their own cells, also for a numeric array laid out column by column (Fortran order)."""
+    grid = np.asfortranarray(np.array([[4096.0, np.nan, 2048.5, 4096.0], [1e12, 8192.0, 2048.5, -1.0]]))
+    mixed = [[None, "8", 2.0, True], [3.0, None, "8", 0.0]]
+    for context, batch in ((grid, [[1.0]]), ([[4096.0]], mixed), (grid, mixed)):
+        got = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], context, batch)
+        for r in range(2):
+            for c in range(4):
+                one = udfs.LLM_INFER_VRAM_GIB([["llama-3-8b"]], [["bf16"]], [[_cell(context, r, c)]],
+                                              [[_cell(batch, r, c)]])
+                assert same(got[r][c], one), (r, c, got[r][c], one)
+    assert sum(isinstance(v, str) for row in got for v in row) == 6
+
+
+def _cell(value, r, c):
+    if isinstance(value, np.ndarray):
+        return float(value[r, c])
+    return value[r][c] if len(value) > 1 else value[0][0]

@@ -348,15 +348,21 @@ def _number_grid(cells: Cells, arg: Arg):
         look |= ~numeric
     if not look.any():
         return vals, None
+    # The flagged cells: a blank takes the default, anything else gets its message, once per distinct value (a
+    # column of one text or one out-of-range number is one message, not a million).
+    at = np.flatnonzero(look)
+    uniques, inv = _codes(cells.objects().reshape(-1)[at].tolist())
+    blank = [is_blank(v) and arg.default is not REQUIRED for v in uniques]
+    fixes = _objects([default_of(arg) if b else f"#{arg.name}: {_number_message(v, arg)}"
+                      for v, b in zip(uniques, blank)])
+    is_default = np.array(blank, dtype=bool)[inv]
+    if is_default.any():
+        np.put(vals, at[is_default], fixes[inv[is_default]].astype(np.float64))  # C-order places, any layout
+    if is_default.all():
+        return vals, None
     errs = np.full(shape, None, dtype=object)
-    grid = cells.objects()
-    for idx in zip(*np.nonzero(look)):
-        v = grid[idx]
-        if is_blank(v) and arg.default is not REQUIRED:
-            vals[idx] = default_of(arg)
-        else:
-            errs[idx] = f"#{arg.name}: {_number_message(v, arg)}"
-    return vals, (errs if (errs != None).any() else None)  # noqa: E711
+    np.put(errs, at[~is_default], fixes[inv[~is_default]])
+    return vals, errs
 
 
 def _floats(flat: list) -> np.ndarray:
