@@ -8,12 +8,15 @@ come from the sources named in each row's notes; a catalog edit that breaks one 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from importlib import resources
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import udfs
 from udfs.core import catalog, training
@@ -372,3 +375,18 @@ def test_kimi_k2_style_matches_the_released_quantization_config():
     assert p.bits == 16 and p.embed_bits == 16
     assert any("self_attn" in i for i in q["ignore"]) and any("shared_experts" in i for i in q["ignore"])
     assert "lm_head" in q["ignore"]
+
+
+_CATALOG_NAMES = [catalog.model_names(), catalog.gpu_names(), catalog.precision_names()]
+_word = st.text(alphabet=st.sampled_from(list("abcdeilmnoprstx0123456789-._ ") + ["é", "Ω"]), max_size=16)
+
+
+@given(st.one_of(_word, st.sampled_from([n for names in _CATALOG_NAMES for n in names]).map(lambda w: w[:-1])),
+       st.one_of(st.sampled_from(_CATALOG_NAMES), st.lists(_word, max_size=30)),
+       st.sampled_from([0.0, 0.3, 0.5, 0.6, 0.8, 1.0]), st.integers(1, 4))
+@settings(max_examples=400, deadline=None)
+def test_close_matches_is_difflib(word, possibilities, cutoff, n):
+    """The suggestions for an unknown name are difflib.get_close_matches's, list for list (its quick_ratio bound
+    is computed for every name at once, then difflib runs on the names that pass)."""
+    assert catalog.close_matches(word, possibilities, n, cutoff) == difflib.get_close_matches(word, possibilities, n,
+                                                                                              cutoff)
