@@ -31,7 +31,7 @@ import re
 
 import numpy as np
 
-from .engine import ExcelError
+from .engine import _IDENT, ExcelError
 
 __all__ = ["Unsupported", "evaluate", "tokens", "references", "FUNCTIONS"]
 
@@ -55,7 +55,7 @@ _TOKEN = re.compile(r"""
 | (?P<err>\#(?:NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!|UNKNOWN!|CONNECT!|BUSY!))
 | (?P<qsheet>'(?:[^']|'')+'!)
 | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?(?![\w.]))
-| (?P<ident>\$?[A-Za-z_\\\u00a1-\uffff][\w.$?\\\u00a1-\uffff]*)
+| (?P<ident>""" + _IDENT + r""")
 | (?P<op><>|<=|>=|[-+*/^&=<>%(),:;{}!@\[\]#])
 | (?P<bad>.)
 """, re.X | re.S)
