@@ -231,3 +231,22 @@ def test_memo_first_refuses_a_function_without_the_site_arguments():
     with pytest.raises(TypeError):
         adapter.memo_first(udfs._vram_site, when_omitted=("engine",))(
             lambda model, precision, context, batch, kv_precision: None)
+
+
+def test_every_function_answers_a_repeated_cell_from_the_memo(monkeypatch):
+    """Each function's documented example, passed as Excel passes cells ([[v]], ints as floats), is computed once;
+    the same cell again is one memo look-up (the memo keys calls by the core function and the Arg objects, so a
+    function that built a new core or new Args on every call would never be answered from it)."""
+    from udfs.reference import EXAMPLES
+
+    def cells(example):
+        return [[[float(v) if type(v) is int else v]] for v in example]
+
+    first = {name: getattr(udfs, name)(*cells(ex)) for name, ex in EXAMPLES.items()}
+    interned = len(adapter._INTERNED)
+    for stage in ("_fast", "_remember", "_evaluate_cells"):
+        monkeypatch.setattr(adapter, stage, lambda *a, _s=stage: pytest.fail(f"the memo should answer ({_s})"))
+    for name, ex in EXAMPLES.items():
+        again = getattr(udfs, name)(*cells(ex))
+        assert again is first[name] or again == first[name], name
+    assert len(adapter._INTERNED) == interned  # the same Args again: none made anew (none kept per call)

@@ -366,8 +366,11 @@ def LLM_LATENCY_S(model, gpu, prompt_tokens, output_tokens, precision=None, batc
 @excel(TRAIN, "params")
 def LLM_CHINCHILLA_TOKENS(params):
     """Compute-optimal training tokens (count): 20 per parameter (Hoffmann et al. 2022)."""
-    return evaluate(lambda params: api.chinchilla_tokens(params), [Arg("params", "number", REQUIRED, V.PARAMS)],
-                    [params])
+    return evaluate(_chinchilla_tokens, [Arg("params", "number", REQUIRED, V.PARAMS)], [params])
+
+
+def _chinchilla_tokens(params):
+    return api.chinchilla_tokens(params)
 
 
 @excel(TRAIN, "model", "tokens", "gpu", "precision", "mfu", "seq_len")
@@ -785,8 +788,14 @@ def _mtok_part(value):
     return key
 
 
-def _fin_default(name):
-    return lambda: api.economics.finance_default(name)
+def _fin_default(name, _made={}):
+    """The default of a finance argument, read from the catalog when a cell leaves it blank: one function per
+    name (Args are interned by their defaults, and the memo keys cells by the Args: a new function on every call
+    would never be remembered and would intern a new Arg each time)."""
+    try:
+        return _made[name]
+    except KeyError:
+        return _made.setdefault(name, lambda: api.economics.finance_default(name))
 
 
 def _fin_args():
@@ -895,8 +904,12 @@ def _api_prices(api_name, side):
 def PLAN_API_PRICE(api, side):  # noqa: F811 (the argument's Excel name; the module is used outside)
     """Hosted-API price per 1M input or output tokens (USD) of a reference model, from the dated, sourced API
     price list (udfs/core/data/api_prices.csv)."""
-    return evaluate(lambda **kw: _api_prices(kw["api"], kw["side"]),
+    return evaluate(_api_price_core,
                     [Arg("api", "choice", parse=_api_name), Arg("side", "choice", parse=_api_side)], [api, side])
+
+
+def _api_price_core(api, side):  # noqa: F811
+    return _api_prices(api, side)
 
 
 def _plan_arg_list():
@@ -948,16 +961,19 @@ def PLAN_FLEET_PV(tokens_per_day, growth_per_month, peak_to_average, horizon_mon
                   burst_cost_per_mtok, discount_rate, base_replicas=None, residual_share=None, life_years=None):
     """Present value (currency) of a plan's monthly costs: base fleet bought or committed as demand grows, capped
     at base_replicas, overflow at burst_cost_per_mtok; equals Excel NPV of the sheet's monthly costs."""
-    def core(base_replicas=None, **kw):  # a blank base (1e9) means: enough for the peak every month
-        return api.fleet_pv(base_replicas=None if base_replicas is None or np.all(base_replicas >= 1e9) else
-                            base_replicas, **kw)
-    return evaluate(core, _plan_arg_list() + [
+    return evaluate(_fleet_pv_core, _plan_arg_list() + [
         Arg("base_replicas", "number", 1e9, api.REPLICAS),
         Arg("residual_share", "number", 0.0, api.SHARE),
         Arg("life_years", "number", _fin_default("useful_life_years"), V.YEARS)],
         [tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
          reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
          discount_rate, base_replicas, residual_share, life_years])
+
+
+
+def _fleet_pv_core(base_replicas=None, **kw):  # a blank base (1e9) means: enough for the peak every month
+    return api.fleet_pv(base_replicas=None if base_replicas is None or np.all(base_replicas >= 1e9) else base_replicas,
+                        **kw)
 
 
 __all__ = sorted(name for name, obj in list(globals().items()) if name.isupper() and callable(obj)

@@ -116,19 +116,25 @@ class Arg:
     _FIELDS = ("name", "kind", "default", "rule", "parse", "check")
 
     def __new__(cls, *args, **kwargs):
-        items = tuple(sorted(kwargs.items()))
-        key = (args, items, tuple(map(type, args)), tuple(type(v) for _, v in items))  # TRUE is not 1
+        # The interning key: the arguments as given (a call site always gives them in one order) and their
+        # types (TRUE is not 1). Fields are set only when the Arg is made: the functions build their Arg lists
+        # on every call, so a second __init__ pass would cost as much as the look-up (no __init__ is defined;
+        # object's accepts the arguments since __new__ is overridden).
+        key = (args, tuple(kwargs.items()), tuple(map(type, args)), tuple(map(type, kwargs.values())))
         try:
             return _INTERNED[key]
         except KeyError:
-            arg = _INTERNED[key] = super().__new__(cls)
+            arg = _INTERNED[key] = cls._made(*args, **kwargs)
             return arg
         except TypeError:  # an unhashable default: not interned
-            return super().__new__(cls)
+            return cls._made(*args, **kwargs)
 
-    def __init__(self, name: str, kind: str, default=REQUIRED, rule: Rule | None = None, parse=None, check=None):
-        for field, value in zip(self._FIELDS, (name, kind, default, rule, parse, check)):
-            object.__setattr__(self, field, value)
+    @classmethod
+    def _made(cls, name: str, kind: str, default=REQUIRED, rule: Rule | None = None, parse=None, check=None):
+        arg = super().__new__(cls)
+        for field, value in zip(cls._FIELDS, (name, kind, default, rule, parse, check)):
+            object.__setattr__(arg, field, value)
+        return arg
 
     def __setattr__(self, name, value):
         raise AttributeError(f"cannot assign to field {name!r}")

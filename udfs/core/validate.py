@@ -22,12 +22,13 @@ class Rule:
     imports ``inspect``, a fifth of ``import udfs``).
     """
 
-    __slots__ = ("unit", "minimum", "min_inclusive", "maximum", "integer")
+    __slots__ = ("unit", "minimum", "min_inclusive", "maximum", "integer", "_hash")
 
     def __init__(self, unit: str = "", minimum: float | None = None, min_inclusive: bool = True,
                  maximum: float | None = None, integer: bool = False):
         for name, value in zip(self.__slots__, (unit, minimum, min_inclusive, maximum, integer)):
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_hash", hash(self._fields()))  # immutable: hashed once (Arg keys hash it often)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"cannot assign to field {name!r}")
@@ -41,10 +42,10 @@ class Rule:
         return NotImplemented
 
     def __hash__(self):
-        return hash(self._fields())
+        return self._hash
 
     def __repr__(self):
-        return "Rule(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._fields())) + ")"
+        return "Rule(" + ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__[:5], self._fields())) + ")"
 
     def describe(self) -> str:
         kind = "a whole number" if self.integer else "a number"
