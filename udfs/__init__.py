@@ -788,14 +788,17 @@ def _mtok_part(value):
     return key
 
 
-def _fin_default(name, _made={}):
+_FIN_DEFAULTS: dict = {}  # name -> the function giving its default (one per name)
+
+
+def _fin_default(name):
     """The default of a finance argument, read from the catalog when a cell leaves it blank: one function per
     name (Args are interned by their defaults, and the memo keys cells by the Args: a new function on every call
     would never be remembered and would intern a new Arg each time)."""
     try:
-        return _made[name]
+        return _FIN_DEFAULTS[name]
     except KeyError:
-        return _made.setdefault(name, lambda: api.economics.finance_default(name))
+        return _FIN_DEFAULTS.setdefault(name, lambda: api.economics.finance_default(name))
 
 
 def _fin_args():
@@ -968,7 +971,6 @@ def PLAN_FLEET_PV(tokens_per_day, growth_per_month, peak_to_average, horizon_mon
         [tokens_per_day, growth_per_month, peak_to_average, horizon_months, replica_tokps, gpus_per_replica,
          reserve_replicas, capex_per_gpu, fixed_per_gpu_month, energy_full_per_gpu_month, burst_cost_per_mtok,
          discount_rate, base_replicas, residual_share, life_years])
-
 
 
 def _fleet_pv_core(base_replicas=None, **kw):  # a blank base (1e9) means: enough for the peak every month
