@@ -554,7 +554,8 @@ def _patch_formulas() -> None:
     """Work around two bugs of ``formulas`` 1.3.x in naming ranges (docs/upstream-notes.md): it drops a row
     number equal to the last row (1,048,576) from any reference, so ``A3:A1048576`` became ``A3:A``, read as
     one cell, and the single cell ``A1048576`` became ``A``, an invalid reference. Here a row or column is
-    left out of a name only for a whole column (``A:A``) or a whole row (``3:3``), as Excel writes them."""
+    left out of a name only for a whole column (``A:A``) or a whole row (``3:3``), as Excel writes them.
+    And one in comparing a blank with a boolean (``_patch_blank_comparisons``)."""
     import formulas.tokens.operand as op
 
     def build_cel(c, r):
@@ -575,6 +576,28 @@ def _patch_formulas() -> None:
 
     op._build_cel, op._build_ref = build_cel, build_ref
     op._range2parts.cache_clear()
+    _patch_blank_comparisons()
+
+
+def _patch_blank_comparisons() -> None:
+    """A blank cell compared with TRUE or FALSE is FALSE in Excel and LibreOffice (``=A1=FALSE`` is TRUE for a blank
+    A1); ``formulas`` 1.3.x reads the blank as 0, a number, which never equals a boolean and sorts below one
+    (docs/upstream-notes.md). The comparison operators are rebuilt with the blank read as FALSE there, before the
+    first formula is compiled (``formulas`` looks operators up in ``OPERATORS`` when it compiles one)."""
+    import formulas.functions.operators as ops
+    import schedula as sh
+
+    parse = ops.logic_input_parser
+
+    def logic_input_parser(x, y):
+        if x is sh.EMPTY and isinstance(y, (bool, np.bool_)):
+            x = False
+        if y is sh.EMPTY and isinstance(x, (bool, np.bool_)):
+            y = False
+        return parse(x, y)
+
+    wrap = functools.partial(ops.wrap_ufunc, input_parser=logic_input_parser, args_parser=lambda *a: a)
+    ops.OPERATORS.update({k: wrap(v) for k, v in ops.LOGIC_OPERATORS.items()})
 
 
 def _to_xlwings(value):
