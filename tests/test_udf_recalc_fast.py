@@ -143,6 +143,13 @@ def draw_args(data, strategies):
     return [data.draw(CLEAN.get(id(s), s) if clean else s, label=f"arg{i}") for i, s in enumerate(strategies)]
 
 
+def drawn_cells(data, fn, strategies):
+    """(drawn values, the same as Excel cells, the array path's answer for them)."""
+    vals = draw_args(data, strategies)
+    cells = [as_cell(v) for v in vals]
+    return vals, cells, general(fn, cells)
+
+
 def as_cell(v):
     """What xlwings passes: a range as its rows, a single cell as [[v]], an omitted argument as None."""
     if v is None:
@@ -178,9 +185,7 @@ def same(a, b) -> bool:
 @given(data=st.data())
 def test_a_block_with_single_cells_equals_the_array_path(name, data):
     fn, strategies = FUNCTIONS[name]
-    vals = draw_args(data, strategies)
-    cells = [as_cell(v) for v in vals]
-    want = general(fn, cells)
+    vals, cells, want = drawn_cells(data, fn, strategies)
     first = fn(*cells)   # memo miss: the block path (or the array path where it declines)
     again = fn(*cells)   # memo hit
     assert same(first, want), (vals, first, want)
@@ -227,9 +232,7 @@ SINGLE_CELLS = {  # functions with an optional number whose blank means "the cor
 def test_a_blank_optional_number_on_the_scalar_path_equals_the_array_path(name, data):
     """A blank whose default is None reaches the core as NaN on both paths (the core reads NaN as blank)."""
     fn, strategies = SINGLE_CELLS[name]
-    vals = draw_args(data, strategies)
-    cells = [as_cell(v) for v in vals]
-    want = general(fn, cells)
+    vals, cells, want = drawn_cells(data, fn, strategies)
     assert same(fn(*cells), want), (vals, want)
     assert same(fn(*cells), want)
 
